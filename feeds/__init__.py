@@ -1,0 +1,1 @@
+"""Feed builder: ``Article`` values to bytes (Atom, RSS, JSON Feed, HTML, OPML) to files."""

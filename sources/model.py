@@ -1,0 +1,131 @@
+"""The one article model every source produces and every renderer reads.
+
+Pure data and pure functions only: no I/O, no clock. Ids are derived from
+content (never from base_url, paths or time) so they are stable across
+rebuilds and machines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+# Fixed namespace for every uuid5 tagfeed mints. Changing it changes every id.
+ID_NAMESPACE = uuid.UUID("6f0c2a4e-4a8e-5b1d-9d3c-7a1f2b0e9c11")
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u2015": "-", "\u2212": "-",
+    }
+)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Tag:
+    """A tag as readers see it (``name``) and as URLs name it (``slug``)."""
+
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Article:
+    id: str
+    title: str
+    summary: str = ""
+    paragraphs: tuple[str, ...] = ()
+    content_html: str | None = None
+    caption: str | None = None
+    tags: tuple[Tag, ...] = ()
+    link: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    truncated: bool = False
+    source: str = ""
+    source_title: str | None = None
+    source_url: str | None = None
+
+    @property
+    def id_hex(self) -> str:
+        """The id as 32 hex digits, for file names (``articles/<hex>.html``)."""
+        if self.id.startswith("urn:uuid:"):
+            return uuid.UUID(self.id[9:]).hex
+        return hashlib.sha256(self.id.encode("utf-8")).hexdigest()[:32]
+
+
+def normalize_title(title: str) -> str:
+    """The key under which two spellings of one headline are the same article."""
+    text = unicodedata.normalize("NFKC", title).translate(_QUOTES).casefold()
+    return _SPACE.sub(" ", text).strip()
+
+
+def uuid_urn(key: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, key)}"
+
+
+def article_id(title: str) -> str:
+    """Id of a tag-page article: independent of the page, base_url and time."""
+    return uuid_urn("title:" + normalize_title(title))
+
+
+def slugify(name: str) -> str:
+    """An ASCII slug; names with letters ASCII cannot spell get a hash suffix.
+
+    The suffix keeps two non-Latin tags (say two Cyrillic names) apart while
+    the slug stays stable, as it depends on the casefolded name only.
+    """
+    folded = unicodedata.normalize("NFKC", name).translate(_QUOTES).casefold()
+    ascii_part = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_part).strip("-")
+    lost = any(ch.isalnum() and not ch.isascii() for ch in unicodedata.normalize("NFKD", folded)
+               if not unicodedata.combining(ch))
+    if lost or not slug:
+        digest = hashlib.sha256(_SPACE.sub(" ", folded).strip().encode()).hexdigest()[:8]
+        slug = f"{slug}-{digest}" if slug else f"tag-{digest}"
+    return slug[:80].strip("-")
+
+
+def display_name(name: str) -> str:
+    """How a tag is shown: a site's all-lowercase name gets capitalised words."""
+    clean = _SPACE.sub(" ", name).strip()
+    if clean and clean == clean.lower():
+        return " ".join(w[:1].upper() + w[1:] for w in clean.split(" "))
+    return clean
+
+
+def make_tag(name: str) -> Tag:
+    return Tag(slug=slugify(name), name=display_name(name))
+
+
+def _fullness(article: Article) -> tuple[int, int]:
+    body = article.content_html or "".join(article.paragraphs)
+    return (0 if article.truncated else 1, len(body))
+
+
+def merge(a: Article, b: Article) -> Article:
+    """One article from two sightings of it: tags united, fuller body wins.
+
+    Dates: the earliest ``published`` and the latest ``updated`` survive.
+    """
+    full, other = (b, a) if _fullness(b) > _fullness(a) else (a, b)
+    tags = {t.slug: t for t in (*other.tags, *full.tags)}
+    published = min((d for d in (a.published, b.published) if d), default=None)
+    updated = max((d for d in (a.updated, b.updated) if d), default=None)
+    return dataclasses.replace(
+        full,
+        tags=tuple(sorted(tags.values())),
+        caption=full.caption or other.caption,
+        link=full.link or other.link,
+        published=published,
+        updated=updated,
+    )

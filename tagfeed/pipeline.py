@@ -1,0 +1,169 @@
+"""One build: ingest every source, settle articles in the store, write the tree.
+
+A source that fails is recorded (its error names the file or URL) and the
+others still publish; what the store already holds stays published. The clock
+comes in as ``now`` so tests can pin it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from feeds.site import render_site
+from feeds.urls import Urls
+from feeds.write import write_tree
+from sources.model import Article, merge
+from sources.tagpage import read_tagpage
+from tagfeed.config import Config, FeedSource, TagPageSource
+from tagfeed.errors import SourceError, TagPageError
+from tagfeed.store import SourceState, Store, content_hash
+
+log = logging.getLogger("tagfeed.build")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    started: datetime
+    sources_ok: int
+    sources_failed: int
+    articles_seen: int
+    articles_new: int
+    articles_total: int
+    written: tuple[str, ...]
+    unchanged: int
+    errors: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        return (
+            f"sources: {self.sources_ok} ok, {self.sources_failed} failed; "
+            f"articles: {self.articles_seen} read, {self.articles_new} new, {self.articles_total} published; "
+            f"files: {len(self.written)} written, {self.unchanged} unchanged; "
+            f"errors: {len(self.errors)}"
+        )
+
+
+@dataclass
+class _Ingest:
+    """Articles gathered in one build, in first-seen order, merged by id."""
+
+    articles: dict[str, Article] = field(default_factory=dict)
+    position: dict[str, int] = field(default_factory=dict)
+    ok: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, found: list[Article]) -> None:
+        for index, article in enumerate(found):
+            old = self.articles.get(article.id)
+            self.articles[article.id] = merge(old, article) if old else article
+            self.position.setdefault(article.id, index)
+
+
+def expand_paths(source: TagPageSource) -> list[Path]:
+    """Each configured path or glob, relative to the config; a glob matching nothing is an error."""
+    found: list[Path] = []
+    for pattern in source.paths:
+        full = source.root / pattern
+        if glob.has_magic(pattern):
+            matches = sorted(Path(p) for p in glob.glob(str(full)))
+            if not matches:
+                raise TagPageError(str(full), "no file matches this pattern")
+            found.extend(matches)
+        else:
+            found.append(full)
+    return found
+
+
+def _ingest_tagpages(source: TagPageSource, store: Store, ingest: _Ingest, now: datetime) -> None:
+    try:
+        paths = expand_paths(source)
+    except TagPageError as exc:
+        _record(store, str(exc.path), "tagpage", now, error=str(exc), ingest=ingest)
+        return
+    for path in paths:
+        try:
+            found = read_tagpage(path)
+        except TagPageError as exc:
+            _record(store, str(path), "tagpage", now, error=str(exc), ingest=ingest)
+            continue
+        ingest.add(found)
+        _record(store, str(path), "tagpage", now, count=len(found), ingest=ingest)
+
+
+def _record(store: Store, name: str, kind: str, now: datetime, *, ingest: _Ingest,
+            error: str | None = None, count: int = 0) -> None:
+    old = store.get_source(name) or SourceState(name=name, kind=kind)
+    if error:
+        log.error("%s", error)
+        ingest.errors.append(error)
+        state = dataclasses.replace(old, state="error", last_error=error, last_attempt=now,
+                                    error_count=old.error_count + 1)
+    else:
+        ingest.ok += 1
+        state = dataclasses.replace(old, state="ok", last_error=None, last_ok=now, last_attempt=now,
+                                    error_count=0, article_count=count)
+    store.put_source(state)
+
+
+def settle(store: Store, found: dict[str, Article], position: dict[str, int], now: datetime) -> int:
+    """Give each article its dates from the store; returns how many were new.
+
+    New articles get ``now`` minus their page position in seconds, so a page's
+    order (newest first) survives as date order. A known article keeps its
+    ``published``; its ``updated`` moves only when its content changed.
+    """
+    new = 0
+    settled: list[Article] = []
+    for article_id, article in found.items():
+        known = store.get_article(article_id)
+        if known is None:
+            new += 1
+            when = article.published or now - timedelta(seconds=position.get(article_id, 0))
+            settled.append(dataclasses.replace(article, published=when, updated=article.updated or when))
+            continue
+        old, old_hash = known
+        merged = merge(old, dataclasses.replace(article, published=None, updated=None))
+        if content_hash(merged) != old_hash or merged.tags != old.tags:
+            changed = content_hash(merged) != old_hash
+            updated = max(now, old.updated or now) if changed else old.updated
+            settled.append(dataclasses.replace(merged, published=old.published, updated=updated))
+    store.put_articles(settled)
+    return new
+
+
+def build(config: Config, now: datetime | None = None, progress: Progress | None = None) -> BuildReport:
+    """Ingest every source once, then write the whole output tree."""
+    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    say = progress or (lambda message: None)
+    ingest = _Ingest()
+    with Store.open(config.site.state_dir) as store:
+        for source in config.sources:
+            say(f"reading {source.name}")
+            if isinstance(source, TagPageSource):
+                _ingest_tagpages(source, store, ingest, now)
+            elif isinstance(source, FeedSource):
+                _ingest_feed(source, store, ingest, now)
+        new = settle(store, ingest.articles, ingest.position, now)
+        articles = list(store.articles())
+        say(f"rendering {len(articles)} articles")
+        urls = Urls(config.site.base_url)
+        report = write_tree(config.site.output_dir, render_site(config.site.title, urls, articles,
+                                                                config.site.max_items))
+        store.set_meta("last_build", now.isoformat())
+        store.set_meta("last_build_errors", str(len(ingest.errors)))
+    return BuildReport(
+        started=now, sources_ok=ingest.ok, sources_failed=len(ingest.errors),
+        articles_seen=len(ingest.articles), articles_new=new, articles_total=len(articles),
+        written=tuple(report.written), unchanged=report.unchanged, errors=tuple(ingest.errors),
+    )
+
+
+def _ingest_feed(source: FeedSource, store: Store, ingest: _Ingest, now: datetime) -> None:
+    error = SourceError(source.url, "external feed sources are not supported by this version yet")
+    _record(store, source.url, "feed", now, error=str(error), ingest=ingest)

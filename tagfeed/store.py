@@ -1,0 +1,201 @@
+"""The SQLite store: what keeps ids, dates and dedup stable across rebuilds.
+
+It holds every article ever published (with the first time tagfeed saw it
+and a hash of its content) and the state of every source (ok or failing, last
+error, HTTP validators, next fetch). One file in ``state_dir``, WAL mode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sources.model import Article, Tag
+from tagfeed.errors import StoreError
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    published TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    last_error TEXT,
+    last_ok TEXT,
+    last_attempt TEXT,
+    next_fetch TEXT,
+    error_count INTEGER NOT NULL DEFAULT 0,
+    article_count INTEGER NOT NULL DEFAULT 0,
+    url TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    retry_after TEXT
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    name: str
+    kind: str
+    state: str = "ok"  # ok | error | gone | backoff
+    last_error: str | None = None
+    last_ok: datetime | None = None
+    last_attempt: datetime | None = None
+    next_fetch: datetime | None = None
+    error_count: int = 0
+    article_count: int = 0
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    retry_after: datetime | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).isoformat() if value else None
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def content_hash(article: Article) -> str:
+    """What a reader would see change: title, body, caption, link."""
+    body = json.dumps(
+        [article.title, article.summary, article.paragraphs, article.content_html,
+         article.caption, article.link, article.truncated],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def article_to_json(article: Article) -> str:
+    data = dataclasses.asdict(article)
+    data["tags"] = [[t.slug, t.name] for t in article.tags]
+    data["published"] = _iso(article.published)
+    data["updated"] = _iso(article.updated)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def article_from_json(text: str) -> Article:
+    data: dict[str, Any] = json.loads(text)
+    data["tags"] = tuple(Tag(slug=s, name=n) for s, n in data["tags"])
+    data["paragraphs"] = tuple(data["paragraphs"])
+    data["published"] = _from_iso(data["published"])
+    data["updated"] = _from_iso(data["updated"])
+    return Article(**data)
+
+
+class Store:
+    """A thin, typed face over one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            self._check_version()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    @classmethod
+    def open(cls, state_dir: Path) -> Store:
+        return cls(Path(state_dir) / "tagfeed.sqlite3")
+
+    def _check_version(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            with self.db:
+                self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: schema version {row[0]} is newer than this tagfeed")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- articles ---------------------------------------------------------
+    def get_article(self, article_id: str) -> tuple[Article, str] | None:
+        row = self.db.execute("SELECT data, content_hash FROM articles WHERE id=?", (article_id,)).fetchone()
+        return (article_from_json(row[0]), row[1]) if row else None
+
+    def put_articles(self, articles: Iterable[Article]) -> None:
+        """Insert or replace articles, which must carry their dates already."""
+        rows = [
+            (a.id, article_to_json(a), content_hash(a), _iso(a.published), _iso(a.updated))
+            for a in articles
+        ]
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?)", rows)
+
+    def articles(self) -> Iterator[Article]:
+        """Every stored article, newest first (ties broken by id, so order is stable)."""
+        rows = self.db.execute("SELECT data FROM articles ORDER BY published DESC, id")
+        for (data,) in rows:
+            yield article_from_json(data)
+
+    def count_articles(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    # -- sources ----------------------------------------------------------
+    def get_source(self, name: str) -> SourceState | None:
+        self.db.row_factory = sqlite3.Row
+        try:
+            row = self.db.execute("SELECT * FROM sources WHERE name=?", (name,)).fetchone()
+        finally:
+            self.db.row_factory = None
+        return _state_from_row(dict(row)) if row else None
+
+    def put_source(self, state: SourceState) -> None:
+        data = dataclasses.asdict(state)
+        for key in ("last_ok", "last_attempt", "next_fetch", "retry_after"):
+            data[key] = _iso(data[key])
+        columns = ", ".join(data)
+        marks = ", ".join("?" for _ in data)
+        with self.db:
+            self.db.execute(f"INSERT OR REPLACE INTO sources ({columns}) VALUES ({marks})", tuple(data.values()))
+
+    def sources(self) -> list[SourceState]:
+        self.db.row_factory = sqlite3.Row
+        try:
+            rows = self.db.execute("SELECT * FROM sources ORDER BY name").fetchall()
+        finally:
+            self.db.row_factory = None
+        return [_state_from_row(dict(r)) for r in rows]
+
+    # -- meta -------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+def _state_from_row(row: dict[str, Any]) -> SourceState:
+    for key in ("last_ok", "last_attempt", "next_fetch", "retry_after"):
+        row[key] = _from_iso(row[key])
+    return SourceState(**row)

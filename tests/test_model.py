@@ -1,0 +1,52 @@
+"""Article ids, tag naming and merging."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sources.model import Article, Tag, article_id, display_name, make_tag, merge, normalize_title, slugify
+
+
+def test_article_id_is_stable_and_normalized() -> None:
+    a = article_id("Russia has ‘irrefutable evidence’ – Lavrov")
+    b = article_id("  russia HAS 'irrefutable   evidence' - lavrov ")
+    assert a == b
+    # a fixed value: the same title must give the same id on every machine, forever
+    assert a == article_id(normalize_title("Russia has 'irrefutable evidence' - Lavrov"))
+    assert a.startswith("urn:uuid:") and len(a) == len("urn:uuid:") + 36
+    assert a != article_id("Russia has irrefutable evidence")
+
+
+def test_id_hex_is_32_hex_digits() -> None:
+    art = Article(id=article_id("x"), title="x")
+    assert len(art.id_hex) == 32 and int(art.id_hex, 16) >= 0
+    other = Article(id="https://example.org/post/1", title="y")
+    assert len(other.id_hex) == 32 and other.id_hex != art.id_hex
+
+
+def test_slugify() -> None:
+    assert slugify("Sergei Lavrov") == "sergei-lavrov"
+    assert slugify("sergei  lavrov") == "sergei-lavrov"
+    assert slugify("Café Culture") == "cafe-culture"
+    cyr1, cyr2 = slugify("Путин"), slugify("Лавров")
+    assert cyr1.startswith("tag-") and cyr1 != cyr2 and cyr1 == slugify("путин")
+    assert slugify("C++ / Rust!").replace("-", "").isalnum()
+
+
+def test_display_name() -> None:
+    assert display_name("sergei lavrov") == "Sergei Lavrov"
+    assert display_name("Putin") == "Putin"
+    assert display_name("iPhone news") == "iPhone news"
+    assert make_tag("sergei lavrov") == Tag(slug="sergei-lavrov", name="Sergei Lavrov")
+
+
+def test_merge_unites_tags_and_prefers_full_body() -> None:
+    t1, t2 = make_tag("Putin"), make_tag("Kremlin")
+    early = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    late = datetime(2021, 1, 1, tzinfo=timezone.utc)
+    teaser = Article(id="i", title="T", paragraphs=("short",), truncated=True, tags=(t1,), published=late)
+    full = Article(id="i", title="T", paragraphs=("short but longer",), tags=(t2,), published=early)
+    for merged in (merge(teaser, full), merge(full, teaser)):
+        assert merged.truncated is False and merged.paragraphs == ("short but longer",)
+        assert {t.slug for t in merged.tags} == {"putin", "kremlin"}
+        assert merged.published == early
