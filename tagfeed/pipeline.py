@@ -7,21 +7,23 @@ comes in as ``now`` so tests can pin it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import glob
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from feeds.site import render_site
 from feeds.urls import Urls
-from feeds.write import write_tree
+from feeds.write import sweep_temp_files, write_tree
 from sources.model import Article, merge
 from sources.tagpage import read_tagpage
 from tagfeed.config import Config, FeedSource, TagPageSource
-from tagfeed.errors import SourceError, TagPageError
+from tagfeed.errors import SourceError, StoreError, TagPageError
 from tagfeed.store import SourceState, Store, content_hash
 
 log = logging.getLogger("tagfeed.build")
@@ -137,12 +139,29 @@ def settle(store: Store, found: dict[str, Article], position: dict[str, int], no
     return new
 
 
+@contextlib.contextmanager
+def build_lock(state_dir: Path) -> Iterator[None]:
+    """One build at a time per state dir (``serve``'s scheduler and a manual ``build`` alike)."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(state_dir / "build.lock", "w")
+    except OSError as exc:
+        raise StoreError(f"{state_dir}: cannot take the build lock: {exc.strerror or exc}") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build(config: Config, now: datetime | None = None, progress: Progress | None = None) -> BuildReport:
     """Ingest every source once, then write the whole output tree."""
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     say = progress or (lambda message: None)
     ingest = _Ingest()
-    with Store.open(config.site.state_dir) as store:
+    with build_lock(config.site.state_dir), Store.open(config.site.state_dir) as store:
+        sweep_temp_files(config.site.output_dir)
         for source in config.sources:
             say(f"reading {source.name}")
             if isinstance(source, TagPageSource):

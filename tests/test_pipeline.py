@@ -1,0 +1,117 @@
+"""One build end to end, in process, with the clock pinned."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from tagfeed.config import load_config
+from tagfeed.pipeline import build
+from tagfeed.store import Store
+
+T1 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+T2 = T1 + timedelta(days=2)
+
+DUPLICATE = """\
+kremlin
+
+Putin fires three government ministers
+
+Russian President Vladimir Putin signed decrees dismissing three government ministers.
+The full story goes on here, untruncated, with a second paragraph.
+"""
+
+
+def _articles(project: Path) -> dict[str, object]:
+    config = load_config(project / "tagfeed.toml", environ={})
+    with Store.open(config.site.state_dir) as store:
+        return {a.title: a for a in store.articles()}
+
+
+def test_first_build_dates_keep_page_order(project: Path) -> None:
+    config = load_config(project / "tagfeed.toml", environ={})
+    report = build(config, now=T1)
+    assert report.errors == () and report.articles_total == 17 and report.articles_new == 17
+    with Store.open(config.site.state_dir) as store:
+        putin = [a for a in store.articles() if a.tags[0].slug == "putin"]
+    assert putin[0].title.startswith("Putin refuses to congratulate Biden")
+    assert [a.published for a in putin] == [T1 - timedelta(seconds=i) for i in range(10)]
+    assert all(a.updated == a.published for a in putin)
+
+
+def test_rebuild_changes_nothing(project: Path) -> None:
+    config = load_config(project / "tagfeed.toml", environ={})
+    build(config, now=T1)
+    before = _articles(project)
+    report = build(config, now=T2)
+    assert report.written == () and report.articles_new == 0
+    assert _articles(project) == before
+
+
+def test_same_title_on_two_pages_is_one_article(project: Path) -> None:
+    (project / "seeds" / "kremlin.txt").write_text(DUPLICATE, encoding="utf-8")
+    config = load_config(project / "tagfeed.toml", environ={})
+    report = build(config, now=T1)
+    assert report.articles_total == 17
+    article = _articles(project)["Putin fires three government ministers"]
+    assert {t.slug for t in article.tags} == {"putin", "kremlin"}  # type: ignore[attr-defined]
+    assert article.truncated is False and len(article.paragraphs) == 2  # type: ignore[attr-defined]
+    atom = (project / "output" / "tags" / "kremlin.atom").read_text(encoding="utf-8")
+    assert article.id in atom  # type: ignore[attr-defined]
+
+
+def test_changed_dump_rewrites_only_its_tag(project: Path) -> None:
+    config = load_config(project / "tagfeed.toml", environ={})
+    build(config, now=T1)
+    lavrov = project / "seeds" / "003_349737700d66f2ad.txt"
+    text = lavrov.read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    lavrov.write_text(f"{header}\n\nLavrov meets Blinken in Geneva\n\nThe two ministers met for two hours.\n{rest}",
+                      encoding="utf-8")
+    report = build(config, now=T2)
+    written = {p.removesuffix(".gz") for p in report.written}
+    assert {"tags/sergei-lavrov.atom", "tags/sergei-lavrov.rss", "tags/sergei-lavrov.json",
+            "tags/sergei-lavrov.html", "all.atom", "index.html"} <= written
+    assert not any(p.startswith("tags/putin") for p in written)
+    assert len([p for p in written if p.startswith("articles/")]) == 1
+    new = _articles(project)["Lavrov meets Blinken in Geneva"]
+    assert new.published == T2  # type: ignore[attr-defined]
+
+
+def test_teaser_later_replaced_by_full_text_updates_only_updated(project: Path) -> None:
+    config = load_config(project / "tagfeed.toml", environ={})
+    build(config, now=T1)
+    old = _articles(project)["Putin fires three government ministers"]
+    (project / "seeds" / "kremlin.txt").write_text(DUPLICATE, encoding="utf-8")
+    build(config, now=T2)
+    new = _articles(project)["Putin fires three government ministers"]
+    assert new.id == old.id and new.published == old.published  # type: ignore[attr-defined]
+    assert new.updated == T2 and new.truncated is False  # type: ignore[attr-defined]
+
+
+def test_broken_source_keeps_what_was_published(project: Path) -> None:
+    config = load_config(project / "tagfeed.toml", environ={})
+    build(config, now=T1)
+    putin_atom = (project / "output" / "tags" / "putin.atom").read_bytes()
+    (project / "seeds" / "000_0d1a8655cd7d2e58.txt").write_bytes(b"\x00\x01\x02 binary now")
+    report = build(config, now=T2)
+    assert report.sources_failed == 1 and "000_0d1a8655cd7d2e58.txt" in report.errors[0]
+    assert (project / "output" / "tags" / "putin.atom").read_bytes() == putin_atom
+    with Store.open(config.site.state_dir) as store:
+        state = {s.name: s for s in store.sources()}
+    broken = next(s for name, s in state.items() if name.endswith("000_0d1a8655cd7d2e58.txt"))
+    assert broken.state == "error" and broken.error_count == 1 and "binary" in (broken.last_error or "")
+
+
+def test_base_url_does_not_change_ids(project: Path) -> None:
+    config = load_config(project / "tagfeed.toml", environ={})
+    build(config, now=T1)
+    ids = {a.id for a in _articles(project).values()}  # type: ignore[attr-defined]
+    other = dataclasses.replace(config, site=dataclasses.replace(
+        config.site, base_url="https://feeds.example.org/x/", state_dir=project / "other-state",
+        output_dir=project / "other-output"))
+    build(other, now=T2)
+    with Store.open(project / "other-state") as store:
+        assert {a.id for a in store.articles()} == ids
+    assert "https://feeds.example.org/x/tags/putin.atom" in (project / "other-output/tags/putin.atom").read_text()

@@ -1,0 +1,69 @@
+"""The SQLite store: round-trips, source state, schema versioning."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from sources.model import Article, article_id, make_tag
+from tagfeed.errors import StoreError
+from tagfeed.store import SourceState, Store, content_hash
+
+WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def _article(title: str, **kw: object) -> Article:
+    return Article(id=article_id(title), title=title, paragraphs=("p1", "p2"), tags=(make_tag("Putin"),),
+                   published=WHEN, updated=WHEN, **kw)  # type: ignore[arg-type]
+
+
+def test_articles_round_trip_and_order(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        a = _article("Older")
+        b = _article("Newer", caption="A caption [AP]")
+        b = dataclasses.replace(b, published=WHEN.replace(hour=13))
+        store.put_articles([a, b])
+    with Store.open(tmp_path) as store:  # a new connection reads what the first wrote
+        got = list(store.articles())
+        assert [x.title for x in got] == ["Newer", "Older"]
+        assert got[0] == b and got[1] == a
+        assert store.get_article(a.id) == (a, content_hash(a))
+        assert store.count_articles() == 2
+
+
+def test_content_hash_ignores_dates_and_tags() -> None:
+    a = _article("Same")
+    b = Article(id=a.id, title="Same", paragraphs=("p1", "p2"), tags=(make_tag("Other"),))
+    assert content_hash(a) == content_hash(b)
+    assert content_hash(a) != content_hash(_article("Same", truncated=True))
+
+
+def test_source_state_round_trip(tmp_path: Path) -> None:
+    state = SourceState(name="https://x/feed", kind="feed", state="error", last_error="boom",
+                        next_fetch=WHEN, error_count=3, etag='"abc"')
+    with Store.open(tmp_path) as store:
+        store.put_source(state)
+        assert store.get_source(state.name) == state
+        assert store.sources() == [state]
+        assert store.get_source("nope") is None
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    Store.open(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "tagfeed.sqlite3")
+    with db:
+        db.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(tmp_path)
+
+
+def test_unusable_state_dir_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError):
+        Store.open(blocker / "state")
