@@ -46,13 +46,19 @@ class _Draft:
 
 
 def detect_kind(lines: Sequence[str]) -> Kind:
-    """Kind A has bullets opening its articles; anything else with a header is kind B."""
+    """Kind A opens its articles with bullets; anything else with a header is kind B.
+
+    A bullet inside a kind-B body (a list in an article) does not make it kind A:
+    kind A's first line after the header is a bullet, or its header says "tagged".
+    """
     content = [line for line in lines if not is_blank(line)][1:]
     if not content:
         return Kind.BULLETED if _TAGGED.search(clean_line(lines_header(lines))) else Kind.BARE
-    if any(_BULLET.match(line) and line.lstrip()[0] in _UNICODE_BULLETS for line in content):
+    if _BULLET.match(content[0]):
         return Kind.BULLETED
-    return Kind.BULLETED if _BULLET.match(content[0]) else Kind.BARE
+    tagged = _TAGGED.search(clean_line(lines_header(lines)))
+    unicode_bullets = any(_BULLET.match(line) and line.lstrip()[0] in _UNICODE_BULLETS for line in content)
+    return Kind.BULLETED if tagged and unicode_bullets else Kind.BARE
 
 
 def lines_header(lines: Sequence[str]) -> str:
