@@ -1,0 +1,146 @@
+"""What every feed of one scope (all articles, or one tag) says about itself.
+
+A ``Channel`` is pure data: titles, the URLs the feed is served at, and the
+date an empty feed reports. The entry helpers here (dates, content) are shared
+by the Atom, RSS, JSON Feed and HTML renderers so the formats never disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Final
+
+from feeds.errors import RenderError
+from feeds.urls import PageFormat, Urls
+from sources.model import Article, Tag, uuid_urn
+from tagfeed import __version__
+
+GENERATOR: Final = "tagfeed"
+GENERATOR_VERSION: Final = __version__
+# The date of a feed with no entries: fixed, so an empty feed is byte-stable too.
+EMPTY_FEED_DATE: Final = datetime(2000, 1, 1, tzinfo=timezone.utc)
+# Characters XML 1.0 cannot carry at all (lxml refuses them): C0 controls, surrogates, U+FFFE/F.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Channel:
+    """One feed scope: ``tag=None`` means every article of the site."""
+
+    urls: Urls
+    site_title: str
+    tag: Tag | None = None
+    language: str | None = None
+    generator_uri: str | None = None
+    empty_updated: datetime = EMPTY_FEED_DATE
+
+    @property
+    def title(self) -> str:
+        return f"{self.tag.name} — {self.site_title}" if self.tag else self.site_title
+
+    @property
+    def subtitle(self) -> str:
+        if self.tag:
+            return f"Articles tagged {self.tag.name} on {self.site_title}"
+        return f"Every article on {self.site_title}"
+
+    @property
+    def feed_id(self) -> str:
+        """Independent of base_url, like article ids: moving the site keeps it."""
+        return uuid_urn("feed:" + (f"tag:{self.tag.slug}" if self.tag else "all"))
+
+    def path(self, fmt: PageFormat) -> str:
+        if self.tag:
+            return self.urls.tag_path(self.tag.slug, fmt)
+        return self.urls.all_path(fmt)
+
+    def feed_url(self, fmt: PageFormat) -> str:
+        return self.urls.url(self.path(fmt))
+
+    @property
+    def html_url(self) -> str:
+        return self.feed_url("html")
+
+
+def utc(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise RenderError(what, "datetime has no time zone")
+    return moment.astimezone(timezone.utc)
+
+
+def entry_dates(article: Article) -> tuple[datetime, datetime]:
+    """(published, updated) in UTC; one may stand in for the other, never the clock.
+
+    The pipeline always fills both, so an article with neither is a bug upstream.
+    """
+    published = article.published or article.updated
+    updated = article.updated or article.published
+    if published is None or updated is None:
+        raise RenderError(f"article {article.id}", "has no published or updated date")
+    published, updated = utc(published, article.id), utc(updated, article.id)
+    return published, max(published, updated)
+
+
+def feed_updated(channel: Channel, articles: Sequence[Article]) -> datetime:
+    """The newest entry's updated, so unchanged input gives unchanged bytes."""
+    return max((entry_dates(a)[1] for a in articles), default=utc(channel.empty_updated, "channel"))
+
+
+def entry_title(article: Article) -> str:
+    """Readers need a title; an article without one borrows its first words."""
+    if article.title.strip():
+        return article.title
+    words = " ".join(entry_summary(article).split())
+    return (words[:77] + "…" if len(words) > 80 else words) or "Untitled"
+
+
+def entry_summary(article: Article) -> str:
+    return article.summary or (article.paragraphs[0] if article.paragraphs else "")
+
+
+def entry_content(article: Article) -> str:
+    """HTML body: sanitized upstream HTML as is, else escaped caption and paragraphs."""
+    if article.content_html:
+        return article.content_html
+    parts = []
+    if article.caption:
+        parts.append(f"<figure><figcaption>{html.escape(article.caption)}</figcaption></figure>")
+    paragraphs = article.paragraphs or (entry_summary(article) or article.title,)
+    parts.extend(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return "\n".join(parts)
+
+
+def sort_articles(articles: Sequence[Article]) -> list[Article]:
+    """Newest first by published, ties by id: one order on every machine."""
+    by_id = sorted(articles, key=lambda a: a.id)
+    return sorted(by_id, key=lambda a: entry_dates(a)[0], reverse=True)
+
+
+def xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def xml_clean(article: Article) -> Article:
+    """The article without characters XML cannot hold (a stray form feed in a dump).
+
+    Applied once before rendering so every format shows the same text.
+    """
+    def opt(text: str | None) -> str | None:
+        return None if text is None else xml_text(text)
+
+    clean = dataclasses.replace(
+        article,
+        title=xml_text(article.title),
+        summary=xml_text(article.summary),
+        paragraphs=tuple(xml_text(p) for p in article.paragraphs),
+        content_html=opt(article.content_html),
+        caption=opt(article.caption),
+        tags=tuple(Tag(slug=t.slug, name=xml_text(t.name)) for t in article.tags),
+        source_title=opt(article.source_title),
+    )
+    return dataclasses.replace(clean, title=entry_title(clean))

@@ -1,0 +1,54 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1), built by hand.
+
+Keys keep a fixed order and dates are RFC 3339 in UTC, so identical input
+gives identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from feeds.channel import Channel, entry_content, entry_dates, entry_summary, entry_title
+from sources.model import Article
+
+VERSION: Final = "https://jsonfeed.org/version/1.1"
+
+
+def render_json(channel: Channel, articles: Sequence[Article]) -> bytes:
+    feed: dict[str, Any] = {
+        "version": VERSION,
+        "title": channel.title,
+        "home_page_url": channel.html_url,
+        "feed_url": channel.feed_url("json"),
+        "description": channel.subtitle,
+        "authors": [{"name": channel.site_title, "url": channel.urls.home_url}],
+    }
+    if channel.language:
+        feed["language"] = channel.language
+    feed["items"] = [_item(channel, article) for article in articles]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _item(channel: Channel, article: Article) -> dict[str, Any]:
+    published, updated = entry_dates(article)
+    item: dict[str, Any] = {
+        "id": article.id,
+        "url": channel.urls.article_link(article),
+        "title": entry_title(article),
+        "content_html": entry_content(article),
+    }
+    if summary := entry_summary(article):
+        item["summary"] = summary
+    item["date_published"] = rfc3339(published)
+    item["date_modified"] = rfc3339(updated)
+    if article.tags:
+        item["tags"] = [tag.name for tag in article.tags]
+    return item
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2001-02-03T04:05:06Z``: the UTC form every JSON Feed reader parses."""
+    return moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,73 @@
+"""The whole output tree as (relative path, bytes) pairs, computed, never written.
+
+Order and selection are settled here once: newest first by published, ties by
+id; feeds and tag pages hold the ``max_items`` newest; every article gets a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from feeds.atom import render_atom
+from feeds.channel import Channel, entry_dates, sort_articles, xml_clean
+from feeds.html import TagEntry, render_article_page, render_index, render_tag_page
+from feeds.jsonfeed import render_json
+from feeds.opml import render_opml
+from feeds.rss import render_rss
+from feeds.urls import Format, Urls
+from sources.model import Article, Tag
+
+File = tuple[str, bytes]
+Renderer = Callable[[Channel, Sequence[Article]], bytes]
+RENDERERS: tuple[tuple[Format, Renderer], ...] = (("atom", render_atom), ("rss", render_rss), ("json", render_json))
+
+
+@dataclass(frozen=True, slots=True)
+class TagGroup:
+    tag: Tag
+    articles: tuple[Article, ...]  # newest first, all of them
+
+
+def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_items: int) -> Iterator[File]:
+    """Every file of the tree: all.*, each tag's feeds and page, article pages, index, OPML."""
+    ordered = _unique(sort_articles([xml_clean(a) for a in articles]))
+    groups = group_by_tag(ordered)
+    everything = Channel(urls=urls, site_title=site_title)
+    yield from _render_feeds(everything, ordered[:max_items])
+    for group in groups:
+        channel = Channel(urls=urls, site_title=site_title, tag=group.tag)
+        yield from _render_feeds(channel, group.articles[:max_items])
+        yield channel.path("html"), render_tag_page(channel, group.articles[:max_items])
+    for article in ordered:
+        yield urls.article_path(article), render_article_page(site_title, urls, article)
+    entries = [TagEntry(group.tag, len(group.articles)) for group in groups]
+    yield urls.index_path(), render_index(everything, entries, ordered[:max_items])
+    newest = entry_dates(ordered[0])[1] if ordered else None
+    yield urls.opml_path(), render_opml(site_title, urls, [g.tag for g in groups], newest)
+
+
+def _render_feeds(channel: Channel, articles: Sequence[Article]) -> Iterator[File]:
+    for fmt, render in RENDERERS:
+        yield channel.path(fmt), render(channel, articles)
+
+
+def _unique(articles: list[Article]) -> list[Article]:
+    """One article per id (the first, i.e. newest); the store should already ensure it."""
+    seen: dict[str, Article] = {}
+    for article in articles:
+        seen.setdefault(article.id, article)
+    return list(seen.values())
+
+
+def group_by_tag(ordered: Sequence[Article]) -> list[TagGroup]:
+    """Tags sorted by name; a slug spelt two ways shows its smallest spelling."""
+    members: dict[str, list[Article]] = {}
+    names: dict[str, str] = {}
+    for article in ordered:
+        for tag in article.tags:
+            members.setdefault(tag.slug, []).append(article)
+            names[tag.slug] = min(names.get(tag.slug, tag.name), tag.name)
+    tags = sorted((Tag(slug=slug, name=name) for slug, name in names.items()),
+                  key=lambda t: (t.name.casefold(), t.slug))
+    return [TagGroup(tag, tuple(_unique(members[tag.slug]))) for tag in tags]

@@ -1,0 +1,88 @@
+"""Every output path and URL, made in one place (datasette's ``Urls``).
+
+Paths are relative to the output directory and double as URL paths under
+``base_url``; nothing else in tagfeed spells a file name or joins a URL.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from feeds.errors import RenderError
+from sources.model import Article
+
+Format = Literal["atom", "rss", "json"]
+PageFormat = Literal["atom", "rss", "json", "html"]
+
+FORMATS: Final[tuple[Format, ...]] = ("atom", "rss", "json")
+MEDIA_TYPES: Final[dict[str, str]] = {
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "json": "application/feed+json",
+    "html": "text/html",
+}
+FORMAT_NAMES: Final[dict[str, str]] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+
+INDEX: Final = "index.html"
+OPML: Final = "feeds.opml"  # not .xml: every *.xml is taken for a feed by validators and readers
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+@dataclass(frozen=True, slots=True)
+class Urls:
+    base_url: str
+
+    def __post_init__(self) -> None:
+        if not re.match(r"https?://[^/?#\s]+", self.base_url):
+            raise RenderError("base_url", f"not an absolute http(s) URL: {self.base_url!r}")
+        if not self.base_url.endswith("/"):
+            object.__setattr__(self, "base_url", self.base_url + "/")
+
+    # -- paths, relative to the output directory
+    def index_path(self) -> str:
+        return INDEX
+
+    def opml_path(self) -> str:
+        return OPML
+
+    def all_path(self, fmt: PageFormat) -> str:
+        """The feeds of every article; their HTML page is the index."""
+        return INDEX if fmt == "html" else f"all.{_check_format(fmt)}"
+
+    def tag_path(self, slug: str, fmt: PageFormat) -> str:
+        if not _SLUG.fullmatch(slug):
+            raise RenderError(f"tag {slug!r}", "slug must be lowercase ASCII letters, digits and dashes")
+        return f"tags/{slug}.{_check_format(fmt)}"
+
+    def article_path(self, article: Article) -> str:
+        return f"articles/{article.id_hex}.html"
+
+    # -- absolute URLs
+    def url(self, path: str) -> str:
+        """The URL a path is served at; the index is the site's root URL."""
+        return self.base_url if path == INDEX else self.base_url + path
+
+    @property
+    def home_url(self) -> str:
+        return self.base_url
+
+    def article_url(self, article: Article) -> str:
+        return self.url(self.article_path(article))
+
+    def article_link(self, article: Article) -> str:
+        """Where an entry links: upstream when it has one, else our own page."""
+        return article.link or self.article_url(article)
+
+    # -- links between pages
+    def href(self, here: str, path: str) -> str:
+        """A relative link from page ``here`` to ``path``, so the tree works anywhere."""
+        return posixpath.relpath(path, posixpath.dirname(here) or ".")
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in MEDIA_TYPES:
+        raise RenderError(f"format {fmt!r}", f"not one of {', '.join(MEDIA_TYPES)}")
+    return fmt

@@ -1,0 +1,122 @@
+"""The one writer of the output tree: atomic, only when bytes change, never deleting output.
+
+Each file goes to a temp file in its own directory, is fsynced and then
+``os.replace``d over the old one, so a reader sees the old bytes or the new,
+never half. Text files get a deterministic ``.gz`` twin (level 6, mtime 0, no
+name) that a static server can send as is.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+from feeds.errors import OutputError
+
+TEXT_SUFFIXES: Final = frozenset({".atom", ".rss", ".json", ".html", ".xml", ".opml"})
+FILE_MODE: Final = 0o644  # mkstemp makes 0600; a static server must read the files
+TEMP_PREFIX: Final = "."
+TEMP_SUFFIX: Final = ".tmp"
+# ".<name>.<mkstemp's 8 random characters>.tmp": only files this writer makes.
+_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    """Relative paths written (``.gz`` twins included) and how many were left alone."""
+
+    written: tuple[str, ...]
+    unchanged: int
+
+
+def write_tree(output_dir: Path | str, files: Iterable[tuple[str, bytes]]) -> WriteReport:
+    root = Path(output_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    root = root.resolve()
+    written: list[str] = []
+    unchanged = 0
+    for rel, data in files:
+        for path, payload in _with_twin(rel, data):
+            if write_file(root, path, payload):
+                written.append(path)
+            else:
+                unchanged += 1
+    return WriteReport(written=tuple(written), unchanged=unchanged)
+
+
+def _with_twin(rel: str, data: bytes) -> list[tuple[str, bytes]]:
+    if PurePosixPath(rel).suffix in TEXT_SUFFIXES:
+        return [(rel, data), (rel + ".gz", gzip_bytes(data))]
+    return [(rel, data)]
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """Same input, same bytes: no timestamp and no file name in the header."""
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def write_file(root: Path, rel: str, data: bytes) -> bool:
+    """Write ``data`` at ``root/rel`` unless it is already there; True if written."""
+    target = resolve_target(root, rel)
+    if _same_bytes(target, data):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return True
+
+
+def resolve_target(root: Path, rel: str) -> Path:
+    """``root/rel``, refusing anything that could land outside ``root``."""
+    if not rel or "\\" in rel or "\0" in rel or rel.startswith("/"):
+        raise OutputError(rel, "not a relative path")
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise OutputError(rel, "path must not contain empty, '.' or '..' segments")
+    target = root.joinpath(*parts)
+    if not target.parent.resolve().is_relative_to(root):  # a symlinked directory
+        raise OutputError(rel, "resolves outside the output directory")
+    if target.is_symlink() or target.is_dir():
+        raise OutputError(rel, "exists and is not a regular file")
+    return target
+
+
+def sweep_temp_files(output_dir: Path | str) -> tuple[str, ...]:
+    """Remove temp files a killed build left behind; returns their relative paths.
+
+    The one deletion this module makes, and only of names it mints itself. Call
+    it while holding the build lock, never beside a running ``write_tree``.
+    """
+    root = Path(output_dir)
+    if not root.is_dir():
+        return ()
+    removed = []
+    for path in sorted(root.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}")):
+        if _TEMP_NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink()
+            removed.append(path.relative_to(root).as_posix())
+    return tuple(removed)
+
+
+def _same_bytes(target: Path, data: bytes) -> bool:
+    try:
+        if target.stat().st_size != len(data):
+            return False
+        return target.read_bytes() == data
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,69 @@
+"""RSS 2.0: required channel elements, RFC 822 dates, guids, self link, feedparser."""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import datetime, timezone
+
+import feedparser
+from lxml import etree
+
+from feeds.channel import Channel
+from feeds.rss import render_rss
+from sources.model import Article
+
+ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
+
+
+def test_channel_structure(tag_channel: Channel, sample_articles: list[Article]) -> None:
+    root = etree.fromstring(render_rss(tag_channel, sample_articles))
+    assert root.tag == "rss" and root.get("version") == "2.0"
+    channel = root.find("channel")
+    assert channel is not None
+    assert channel.findtext("title") == "Putin — tagfeed"
+    assert channel.findtext("link") == "http://127.0.0.1:8080/tags/putin.html"
+    assert channel.findtext("description") == "Articles tagged Putin on tagfeed"
+    self_link = channel.find(ATOM_LINK)
+    assert self_link is not None and self_link.get("rel") == "self"
+    assert self_link.get("href") == "http://127.0.0.1:8080/tags/putin.rss"
+    built = email.utils.parsedate_to_datetime(channel.findtext("lastBuildDate") or "")
+    assert built == datetime(2001, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    assert (channel.findtext("generator") or "").startswith("tagfeed ")
+
+
+def test_items(all_channel: Channel, sample_articles: list[Article]) -> None:
+    items = etree.fromstring(render_rss(all_channel, sample_articles)).findall("channel/item")
+    assert len(items) == len(sample_articles)
+    for item, article in zip(items, sample_articles, strict=True):
+        guid = item.find("guid")
+        assert guid is not None and guid.text == article.id
+        assert guid.get("isPermaLink") == ("true" if article.id.startswith("http") else "false")
+        assert email.utils.parsedate_to_datetime(item.findtext("pubDate") or "") == article.published
+        assert item.findtext("title") == article.title
+        assert item.findtext("link") == all_channel.urls.article_link(article)
+        assert [c.text for c in item.findall("category")] == [t.name for t in article.tags]
+    assert "<p>&lt;script&gt;" in (items[1].findtext("description") or "")
+    source = items[2].find("source")
+    assert source is not None and source.get("url") == "https://example.org/feed.xml"
+
+
+def test_feedparser_round_trip(all_channel: Channel, sample_articles: list[Article]) -> None:
+    parsed = feedparser.parse(render_rss(all_channel, sample_articles))
+    assert parsed.bozo == 0 and parsed.version == "rss20"
+    assert [e.id for e in parsed.entries] == [a.id for a in sample_articles]
+    assert [e.title for e in parsed.entries] == [a.title for a in sample_articles]
+    assert [e.link for e in parsed.entries] == [all_channel.urls.article_link(a) for a in sample_articles]
+
+
+def test_plain_text_markup_is_hex_escaped(all_channel: Channel, sample_articles: list[Article]) -> None:
+    document = render_rss(all_channel, sample_articles)
+    assert b"&#x3C;script&gt;" in document and b"<script>" not in document
+    title = etree.fromstring(document).findall("channel/item")[1].findtext("title")
+    assert title == sample_articles[1].title
+
+
+def test_deterministic_and_clock_free(all_channel: Channel, sample_articles: list[Article]) -> None:
+    first = render_rss(all_channel, sample_articles)
+    assert first == render_rss(all_channel, sample_articles)
+    assert str(datetime.now(timezone.utc).year).encode() not in first
+    assert render_rss(all_channel, []) == render_rss(all_channel, [])

@@ -1,0 +1,112 @@
+"""The whole tree: every file, order, max_items, links that resolve, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import posixpath
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import feedparser
+import lxml.html
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feeds.site import render_site
+from feeds.urls import Urls
+from sources.model import Article, make_tag
+
+
+def _tree(urls: Urls, articles: list[Article], max_items: int = 50) -> dict[str, bytes]:
+    files = list(render_site("tagfeed", urls, articles, max_items))
+    tree = dict(files)
+    assert len(tree) == len(files), "a path was yielded twice"
+    return tree
+
+
+def test_every_file_of_the_tree(urls: Urls, sample_articles: list[Article]) -> None:
+    tree = _tree(urls, sample_articles)
+    expected = {"index.html", "feeds.opml", "all.atom", "all.rss", "all.json"}
+    for slug in ("putin", "sergei-lavrov", make_tag("Путин").slug):
+        expected |= {f"tags/{slug}.{ext}" for ext in ("atom", "rss", "json", "html")}
+    expected |= {f"articles/{a.id_hex}.html" for a in sample_articles}
+    assert set(tree) == expected
+
+
+def test_order_is_newest_first_whatever_the_input_order(urls: Urls, sample_articles: list[Article]) -> None:
+    shuffled = [sample_articles[i] for i in (3, 0, 4, 2, 1)]
+    tree = _tree(urls, shuffled)
+    assert tree == _tree(urls, sample_articles)
+    ids = [e.id for e in feedparser.parse(tree["all.atom"]).entries]
+    assert ids == [a.id for a in sample_articles]  # published desc, the tie broken by id
+    putin = feedparser.parse(tree["tags/putin.rss"]).entries
+    assert [e.id for e in putin] == [a.id for a in sample_articles if any(t.slug == "putin" for t in a.tags)]
+
+
+def test_max_items(urls: Urls, sample_articles: list[Article]) -> None:
+    tree = _tree(urls, sample_articles, max_items=2)
+    assert len(json.loads(tree["all.json"])["items"]) == 2
+    assert len(feedparser.parse(tree["tags/sergei-lavrov.atom"]).entries) == 2
+    assert len(lxml.html.document_fromstring(tree["tags/sergei-lavrov.html"]).xpath("//main//article")) == 2
+    assert sum(path.startswith("articles/") for path in tree) == len(sample_articles)
+
+
+def test_html_links_resolve_inside_the_tree(urls: Urls, sample_articles: list[Article]) -> None:
+    tree = _tree(urls, sample_articles)
+    for path, data in tree.items():
+        if not path.endswith(".html"):
+            continue
+        for href in lxml.html.document_fromstring(data).xpath("//a/@href | //link/@href"):
+            if href.startswith(urls.base_url):
+                target = href[len(urls.base_url):] or "index.html"
+            elif href.startswith(("https://", "data:")):
+                continue
+            else:
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), href))
+            assert target in tree, (path, href)
+
+
+def test_feeds_validate(urls: Urls, sample_articles: list[Article], assert_valid_atom: Callable[[bytes], None],
+                        assert_valid_jsonfeed: Callable[[bytes], object]) -> None:
+    for path, data in _tree(urls, sample_articles).items():
+        if path.endswith(".atom"):
+            assert_valid_atom(data)
+        elif path.endswith(".json"):
+            assert_valid_jsonfeed(data)
+        elif path.endswith(".rss"):
+            assert feedparser.parse(data).bozo == 0
+
+
+def test_deterministic_and_clock_free(urls: Urls, sample_articles: list[Article]) -> None:
+    tree = _tree(urls, sample_articles)
+    assert tree == _tree(urls, sample_articles)
+    year = str(datetime.now(timezone.utc).year).encode()
+    assert not [path for path, data in tree.items() if year in data]
+
+
+def test_empty_site(urls: Urls, assert_valid_atom: Callable[[bytes], None]) -> None:
+    tree = _tree(urls, [])
+    assert set(tree) == {"index.html", "feeds.opml", "all.atom", "all.rss", "all.json"}
+    assert_valid_atom(tree["all.atom"])
+
+
+def test_duplicate_ids_and_xml_hostile_text(urls: Urls, sample_articles: list[Article]) -> None:
+    hostile = dataclasses.replace(sample_articles[0], title="Form\x0cfeed\x00 title", paragraphs=("a\x1bb",))
+    tree = _tree(urls, [hostile, sample_articles[0], sample_articles[1]])
+    entries = feedparser.parse(tree["all.atom"]).entries
+    assert [e.id for e in entries] == [sample_articles[0].id, sample_articles[1].id]  # one per id
+    assert entries[0].title == "Formfeed title"
+
+
+@settings(max_examples=40, deadline=None)
+@given(title=st.text(min_size=1, max_size=40), name=st.text(min_size=1, max_size=12))
+def test_any_text_renders_to_parsable_feeds(title: str, name: str) -> None:
+    when = datetime(2001, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=len(title))
+    article = Article(id="urn:uuid:00000000-0000-5000-8000-000000000001", title=title,
+                      paragraphs=(title,), tags=(make_tag(name),), published=when, updated=when)
+    tree = dict(render_site("tagfeed", Urls("http://127.0.0.1:8080/"), [article], 50))
+    for path in ("all.atom", "all.rss"):
+        assert feedparser.parse(tree[path]).bozo == 0, path
+    assert json.loads(tree["all.json"])["items"][0]["id"] == article.id
+    lxml.html.document_fromstring(tree["index.html"])
