@@ -173,7 +173,7 @@ if TYPE_CHECKING:
 _SERVER_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SERVED_FILES = {
     "index.html": b"<!doctype html><title>tagfeed</title><p>index</p>\n",
-    "opml.xml": b'<?xml version="1.0" encoding="utf-8"?><opml version="2.0"><head/><body/></opml>\n',
+    "feeds.opml": b'<?xml version="1.0" encoding="utf-8"?><opml version="2.0"><head/><body/></opml>\n',
     "all.atom": b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"/>\n',
     "all.rss": b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel/></rss>\n',
     "all.json": b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": []}\n',

@@ -1,0 +1,335 @@
+"""HTTP for the output tree: a Flask app factory and ``serve`` (waitress + APScheduler).
+
+Routes are thin: resolve the URL path inside the output directory (``safe_join``
+plus a realpath check, so symlinks cannot lead out), then let
+``tagfeed.httpcache`` decide 200 or 304. Nothing starts at import: no app, no
+scheduler; only ``serve`` builds, schedules rebuilds and listens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import logging
+import os
+import re
+import signal
+import stat
+import sys
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.http import http_date
+from werkzeug.security import safe_join
+
+from tagfeed.config import SITE_SETTINGS, Config
+from tagfeed.errors import TagfeedError
+from tagfeed.httpcache import accepts_gzip, clf_line, conditional, content_type_for, etag_for, gzip_etag
+from tagfeed.store import SourceState, Store
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+
+    from tagfeed.pipeline import BuildReport
+
+log = logging.getLogger("tagfeed.server")
+access_log = logging.getLogger("tagfeed.access")
+METHODS = ["GET", "HEAD"]
+ALLOW = ", ".join(METHODS)
+# DESIGN.md's URL for the OPML file; the tree holds it as feeds.opml (see README, "Design notes").
+ALIASES = {"opml.xml": "feeds.opml"}
+_HIDDEN = re.compile(r"(?:^|/)\.|\.tmp$|~$")  # dotfiles and the writer's temp files are not the tree
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One served file: bytes, validators and gzip twin, valid while its stat keys hold."""
+
+    key: tuple[int, int]
+    gz_key: tuple[int, int] | None
+    body: bytes
+    etag: str
+    gz_body: bytes | None
+    last_modified: datetime
+    content_type: str
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _gz_stat_key(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path + ".gz", follow_symlinks=False)
+    except OSError:
+        return None
+    return _stat_key(st) if stat.S_ISREG(st.st_mode) else None
+
+
+def _read(path: str) -> tuple[bytes, os.stat_result]:
+    """Bytes and stat of one open file, so the two always describe the same version."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(), os.fstat(handle.fileno())
+
+
+def _load(path: str) -> Entry:
+    body, st = _read(path)
+    gz_body: bytes | None = None
+    gz_key: tuple[int, int] | None = None
+    try:
+        gz_body, gz_st = _read(path + ".gz")
+        gz_key = _stat_key(gz_st)
+        gz_body = gz_body if gzip.decompress(gz_body) == body else None  # never a stale twin
+    except (OSError, EOFError):
+        gz_body = None
+    modified = datetime.fromtimestamp(st.st_mtime_ns / 1e9, timezone.utc)
+    return Entry(_stat_key(st), gz_key, body, etag_for(body), gz_body, modified, content_type_for(path))
+
+
+class FileCache:
+    """Bytes and ETags keyed by (path, mtime_ns, size): repeated polls stat, never re-hash."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: str) -> Entry | None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        with self._lock:
+            entry = self._entries.get(path)
+        if entry and entry.key == _stat_key(st) and entry.gz_key == _gz_stat_key(path):
+            return entry
+        try:
+            entry = _load(path)
+        except OSError:
+            return None
+        with self._lock:
+            self._entries[path] = entry
+        return entry
+
+
+def resolve(root: str, url_path: str) -> str | None:
+    """The real path of ``url_path`` inside ``root`` (a realpath), or None for anything else."""
+    if "\x00" in url_path or "\\" in url_path or url_path.endswith("/") or _HIDDEN.search(url_path):
+        return None
+    joined = safe_join(root, url_path)
+    if joined is None:
+        return None
+    real = os.path.realpath(joined)
+    if not real.startswith(root + os.sep) or _HIDDEN.search(os.path.relpath(real, root)):
+        return None
+    return real
+
+
+class BuildTracker:
+    """The outcome of the last build this process ran, for /healthz; replaced whole, never mutated."""
+
+    last: dict[str, Any] | None = None
+
+    def succeeded(self, report: BuildReport) -> None:
+        self.last = {"at": report.started.isoformat(), "ok": True, "summary": report.summary(),
+                     "errors": list(report.errors)}
+
+    def failed(self, error: BaseException) -> None:
+        self.last = {"at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), "ok": False,
+                     "summary": None, "errors": [f"{type(error).__name__}: {error}"]}
+
+
+_SOURCE_FIELDS = ("name", "kind", "state", "last_error", "last_ok", "next_fetch", "error_count", "article_count")
+
+
+def _source_json(state: SourceState) -> dict[str, Any]:
+    values = {key: getattr(state, key) for key in _SOURCE_FIELDS}
+    return {key: v.isoformat() if isinstance(v, datetime) else v for key, v in values.items()}
+
+
+def health_status(last_build: str | None, errors: int, articles: int, sources: list[SourceState],
+                  published: bool, build: dict[str, Any] | None) -> str:
+    """failing (503): nothing useful is served; degraded: served, but something failed; else ok."""
+    all_failed = errors > 0 and articles == 0 and not any(s.state == "ok" for s in sources)
+    if last_build is None or not published or all_failed:
+        return "failing"
+    if errors or (build and not build["ok"]) or any(s.state != "ok" for s in sources):
+        return "degraded"
+    return "ok"
+
+
+def read_health(config: Config, tracker: BuildTracker) -> dict[str, Any]:
+    build = tracker.last
+    published = (config.site.output_dir / "index.html").is_file()
+    try:
+        with Store.open(config.site.state_dir) as store:
+            last_build, errors = store.get_meta("last_build"), int(store.get_meta("last_build_errors") or 0)
+            sources, articles = store.sources(), store.count_articles()
+    except (TagfeedError, ValueError) as exc:
+        return {"status": "failing", "last_build": None, "last_build_errors": None, "sources": [],
+                "build": build, "error": str(exc)}
+    return {"status": health_status(last_build, errors, articles, sources, published, build),
+            "last_build": last_build, "last_build_errors": errors, "articles": articles,
+            "sources": [_source_json(s) for s in sources], "build": build}
+
+
+def _file_response(entry: Entry, max_age: int) -> Response:
+    use_gzip = entry.gz_body is not None and accepts_gzip(request.headers.get("Accept-Encoding"))
+    etag = gzip_etag(entry.etag) if use_gzip else entry.etag
+    headers = {"Content-Type": entry.content_type, "ETag": etag,
+               "Last-Modified": http_date(entry.last_modified),
+               "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Encoding"}
+    if use_gzip:
+        headers["Content-Encoding"] = "gzip"
+    if conditional(dict(request.headers.items()), etag, entry.last_modified) == 304:
+        return Response(status=304, headers=headers)
+    return Response(entry.gz_body if use_gzip else entry.body, headers=headers)
+
+
+def _error_response(error: HTTPException) -> Response:
+    response = Response(f"{error.code} {error.name}\n", status=error.code, mimetype="text/plain")
+    if error.code == 405:
+        response.headers["Allow"] = ALLOW
+    return response
+
+
+def _log_request(response: Response) -> Response:
+    """One Common Log Format line per request; HEAD and 304 send no body bytes."""
+    sent = 0 if request.method == "HEAD" or response.status_code == 304 else response.content_length
+    access_log.info(clf_line(request.environ, str(response.status_code), sent or 0, datetime.now().astimezone()))
+    return response
+
+
+def create_app(config: Config) -> Flask:
+    """The app serving ``config.site.output_dir``; its BuildTracker is ``app.extensions["tagfeed"]``."""
+    app = Flask(__name__, static_folder=None)
+    app.url_map.merge_slashes = False  # "//etc/passwd" must be a 404, not a redirect to /etc/passwd
+    root = os.path.realpath(config.site.output_dir)
+    cache, tracker = FileCache(), BuildTracker()
+    app.extensions["tagfeed"] = tracker
+
+    def send(url_path: str) -> Response:
+        path = resolve(root, ALIASES.get(url_path, url_path))
+        entry = cache.get(path) if path else None
+        if entry is None:
+            return _error_response(NotFound())
+        return _file_response(entry, config.site.cache_max_age)
+
+    @app.route("/healthz", methods=METHODS, provide_automatic_options=False)
+    def healthz() -> Response:
+        body = read_health(config, tracker)
+        response = jsonify(body)
+        response.status_code = 503 if body["status"] == "failing" else 200
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.add_url_rule("/", "index", lambda: send("index.html"), methods=METHODS, provide_automatic_options=False)
+    app.add_url_rule("/<path:url_path>", "file", send, methods=METHODS, provide_automatic_options=False)
+    app.register_error_handler(HTTPException, _error_response)
+    app.after_request(_log_request)
+    return app
+
+
+# -- serve: build, schedule, listen ---------------------------------------------------------
+
+
+def served_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def base_url_is_explicit(config: Config, environ: Mapping[str, str]) -> bool:
+    """Whether the operator chose base_url (env or config file), so serving elsewhere must not change it."""
+    if "TAGFEED_BASE_URL" in environ:
+        return True
+    if config.path is None:
+        return bool(config.site.base_url != SITE_SETTINGS["base_url"][0])
+    try:
+        site = tomllib.loads(config.path.read_text(encoding="utf-8")).get("site", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return True
+    return bool(isinstance(site, dict) and "base_url" in site)
+
+
+def served_config(config: Config, host: str, port: int,
+                  environ: Mapping[str, str] = os.environ) -> Config:
+    """``config`` with base_url = the address served, unless the operator set base_url."""
+    url = served_url(host, port)
+    if config.site.base_url == url or base_url_is_explicit(config, environ):
+        return config
+    return dataclasses.replace(config, site=dataclasses.replace(config.site, base_url=url))
+
+
+def run_build(config: Config, tracker: BuildTracker) -> None:
+    """One build; a failure is logged and kept for /healthz, never raised into the server."""
+    try:
+        from tagfeed.pipeline import build  # lazily: the app serves a tree even without the pipeline
+
+        report = build(config)
+    except Exception as exc:  # noqa: BLE001 - any failure waits for the next scheduled try
+        log.exception("build failed; retrying in %ss", config.build_every)
+        tracker.failed(exc)
+        return
+    tracker.succeeded(report)
+    log.info("build: %s", report.summary())
+
+
+def start_scheduler(config: Config, tracker: BuildTracker) -> BackgroundScheduler:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone=timezone.utc)
+    scheduler.add_job(run_build, "interval", seconds=config.build_every, args=(config, tracker),
+                      id="build", max_instances=1, coalesce=True,
+                      misfire_grace_time=max(1, config.build_every))
+    scheduler.start()
+    return scheduler
+
+
+def _configure_logs() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access_log.handlers[:] = [handler]
+    access_log.setLevel(logging.INFO)
+    access_log.propagate = False
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per scheduled run
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM ends the server like Ctrl-C: waitress's loop returns on KeyboardInterrupt."""
+    raise KeyboardInterrupt
+
+
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, schedule: bool = True) -> None:
+    """Listen, build once, rebuild every ``build_every``; return cleanly on SIGINT/SIGTERM."""
+    import waitress  # type: ignore[import-untyped]
+
+    config = served_config(config, host, port)
+    app = create_app(config)
+    tracker: BuildTracker = app.extensions["tagfeed"]
+    _configure_logs()
+    signal.signal(signal.SIGTERM, _stop)
+    server = waitress.create_server(app, host=host, port=port, threads=8)
+    scheduler = None
+    try:  # listening already, so clients wait in the backlog during the first build
+        run_build(config, tracker)
+        scheduler = start_scheduler(config, tracker) if schedule else None
+        log.info("serving %s on %s (base_url %s)", config.site.output_dir, served_url(host, port),
+                 config.site.base_url)
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)  # a build in progress finishes; no half-written tree
+        server.close()
+        log.info("stopped")
