@@ -21,6 +21,7 @@ from tagfeed import __version__
 from tagfeed.config import Config, load_config
 from tagfeed.errors import TagfeedError
 from tagfeed.pipeline import build as run_build
+from tagfeed.subscriptions import import_opml as import_subscriptions
 
 
 def _fail(error: TagfeedError) -> None:
@@ -51,6 +52,7 @@ def main() -> None:
     """Per-tag Atom, RSS and JSON feeds from tag-page dumps and external feeds."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request is noise
 
 
 @main.command()
@@ -80,13 +82,16 @@ def parse(paths: tuple[Path, ...], as_json: bool) -> None:
 @main.command()
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="tagfeed.toml to use.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any source failed.")
-def build(config_path: Path | None, strict: bool) -> None:
+@click.option("--fetch-all", is_flag=True,
+              help="Also poll external feeds not due yet (never one that is gone, backing off or under Retry-After).")
+def build(config_path: Path | None, strict: bool, fetch_all: bool) -> None:
     """Ingest every source once and write the output tree."""
     config = _load(config_path)
-    logging.getLogger("tagfeed.build").handlers[:] = []  # errors are echoed below, once
+    # errors are echoed below, once (a NullHandler also keeps logging's last resort quiet)
+    logging.getLogger("tagfeed.build").handlers[:] = [logging.NullHandler()]
     logging.getLogger("tagfeed.build").propagate = False
     try:
-        report = run_build(config, progress=lambda m: click.echo(m, err=True))
+        report = run_build(config, progress=lambda m: click.echo(m, err=True), fetch_all=fetch_all)
     except TagfeedError as exc:
         _fail(exc)
         raise SystemExit(1) from None
@@ -96,3 +101,38 @@ def build(config_path: Path | None, strict: bool) -> None:
     click.echo(f"output: {config.site.output_dir}")
     if strict and report.errors:
         raise SystemExit(1)
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="tagfeed.toml to use.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--no-schedule", is_flag=True, help="Build once at start, then never rebuild.")
+def serve(config_path: Path | None, host: str, port: int, no_schedule: bool) -> None:
+    """Build, serve the output tree over HTTP and rebuild it on the schedule."""
+    import server  # only this command needs waitress; nothing imports server at import time
+
+    config = _load(config_path)
+    try:
+        server.serve(config, host=host, port=port, schedule=not no_schedule)
+    except OSError as exc:
+        click.echo(f"tagfeed: error: cannot serve on {host}:{port}: {exc}", err=True)
+        raise SystemExit(1) from None
+
+
+@main.command("import-opml")
+@click.argument("opml_file", type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("tagfeed.toml"),
+              show_default=True, help="tagfeed.toml to append the feeds to (created if missing).")
+def import_opml(opml_file: Path, config_path: Path) -> None:
+    """Add every feed of an OPML subscription list as a [[sources]] block."""
+    try:
+        report = import_subscriptions(opml_file, config_path)
+    except TagfeedError as exc:
+        _fail(exc)
+        raise SystemExit(1) from None
+    for sub in report.added:
+        click.echo(f"added {sub.url}")
+    for url in report.skipped:
+        click.echo(f"skipped {url} (already configured or not an http(s) URL)", err=True)
+    click.echo(f"{len(report.added)} feeds added to {config_path}, {len(report.skipped)} skipped")

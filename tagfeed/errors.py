@@ -6,6 +6,7 @@ message from its fields, so every message names the file, URL or key::
 
     TagfeedError
      ├── ConfigError(key, reason)
+     ├── OpmlError(path, reason)     an OPML file to import is unreadable
      ├── SourceError                 a source could not be read; others still publish
      │    ├── TagPageError(path, reason)
      │    ├── FetchError(url, reason)
@@ -25,6 +26,13 @@ class ConfigError(TagfeedError):
         self.key = key
         self.reason = reason
         super().__init__(f"config: {key}: {reason}")
+
+
+class OpmlError(TagfeedError):
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
 
 
 class SourceError(TagfeedError):

@@ -22,8 +22,9 @@ from feeds.urls import Urls
 from feeds.write import sweep_temp_files, write_tree
 from sources.model import Article, merge
 from sources.tagpage import read_tagpage
+from tagfeed.aggregate import Aggregator
 from tagfeed.config import Config, FeedSource, TagPageSource
-from tagfeed.errors import SourceError, StoreError, TagPageError
+from tagfeed.errors import StoreError, TagPageError
 from tagfeed.store import SourceState, Store, content_hash
 
 log = logging.getLogger("tagfeed.build")
@@ -53,18 +54,16 @@ class BuildReport:
 
 @dataclass
 class _Ingest:
-    """Articles gathered in one build, in first-seen order, merged by id."""
+    """Articles gathered in one build, merged by id, in first-seen order."""
 
     articles: dict[str, Article] = field(default_factory=dict)
-    position: dict[str, int] = field(default_factory=dict)
     ok: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, found: list[Article]) -> None:
-        for index, article in enumerate(found):
+        for article in found:
             old = self.articles.get(article.id)
             self.articles[article.id] = merge(old, article) if old else article
-            self.position.setdefault(article.id, index)
 
 
 def expand_paths(source: TagPageSource) -> list[Path]:
@@ -113,26 +112,29 @@ def _record(store: Store, name: str, kind: str, now: datetime, *, ingest: _Inges
     store.put_source(state)
 
 
-def settle(store: Store, found: dict[str, Article], position: dict[str, int], now: datetime) -> int:
+def settle(store: Store, found: dict[str, Article], now: datetime) -> int:
     """Give each article its dates from the store; returns how many were new.
 
-    New articles get ``now`` minus their page position in seconds, so a page's
-    order (newest first) survives as date order. A known article keeps its
-    ``published``; its ``updated`` moves only when its content changed.
+    ``found`` is in first-seen order (sources in config order, each page top
+    to bottom). The n-th new article is dated ``now`` minus n seconds, so a
+    page's order (newest first) survives as date order and no two new articles
+    share a date (readers and the W3C validator dislike identical ``updated``).
+    A known article keeps its ``published``; ``updated`` moves only when its
+    content changed.
     """
-    new = 0
     settled: list[Article] = []
+    new = 0
     for article_id, article in found.items():
         known = store.get_article(article_id)
         if known is None:
-            new += 1
-            when = article.published or now - timedelta(seconds=position.get(article_id, 0))
+            when = article.published or now - timedelta(seconds=new)
             settled.append(dataclasses.replace(article, published=when, updated=article.updated or when))
+            new += 1
             continue
         old, old_hash = known
         merged = merge(old, dataclasses.replace(article, published=None, updated=None))
-        if content_hash(merged) != old_hash or merged.tags != old.tags:
-            changed = content_hash(merged) != old_hash
+        changed = content_hash(merged) != old_hash
+        if changed or merged.tags != old.tags:
             updated = max(now, old.updated or now) if changed else old.updated
             settled.append(dataclasses.replace(merged, published=old.published, updated=updated))
     store.put_articles(settled)
@@ -155,20 +157,26 @@ def build_lock(state_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build(config: Config, now: datetime | None = None, progress: Progress | None = None) -> BuildReport:
-    """Ingest every source once, then write the whole output tree."""
+def build(config: Config, now: datetime | None = None, progress: Progress | None = None, *,
+          fetch_all: bool = False) -> BuildReport:
+    """Ingest every source once, then write the whole output tree.
+
+    External feeds are polled when due; ``fetch_all`` also polls those merely
+    not due yet (never one that is gone, in backoff or under Retry-After).
+    """
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     say = progress or (lambda message: None)
     ingest = _Ingest()
     with build_lock(config.site.state_dir), Store.open(config.site.state_dir) as store:
         sweep_temp_files(config.site.output_dir)
+        aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all)
         for source in config.sources:
             say(f"reading {source.name}")
             if isinstance(source, TagPageSource):
                 _ingest_tagpages(source, store, ingest, now)
             elif isinstance(source, FeedSource):
-                _ingest_feed(source, store, ingest, now)
-        new = settle(store, ingest.articles, ingest.position, now)
+                _ingest_feed(source, aggregator, ingest)
+        new = settle(store, ingest.articles, now)
         articles = list(store.articles())
         say(f"rendering {len(articles)} articles")
         urls = Urls(config.site.base_url)
@@ -183,6 +191,12 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
     )
 
 
-def _ingest_feed(source: FeedSource, store: Store, ingest: _Ingest, now: datetime) -> None:
-    error = SourceError(source.url, "external feed sources are not supported by this version yet")
-    _record(store, source.url, "feed", now, error=str(error), ingest=ingest)
+def _ingest_feed(source: FeedSource, aggregator: Aggregator, ingest: _Ingest) -> None:
+    """Poll one feed when due (tagfeed.aggregate keeps its state); failures go to the report."""
+    poll = aggregator.poll(source)
+    if poll.error:
+        log.error("%s", poll.error)
+        ingest.errors.append(poll.error)
+    elif poll.polled:
+        ingest.ok += 1
+    ingest.add(list(poll.articles))

@@ -69,7 +69,7 @@ def test_build_twice_writes_nothing_the_second_time(project: Path) -> None:
     assert "files: 0 written" in second.stdout
     assert _tree_digest(project / "output") == before
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
-    assert {"all.atom", "all.rss", "all.json", "index.html", "opml.xml", "tags/putin.atom",
+    assert {"all.atom", "all.rss", "all.json", "index.html", "feeds.opml", "tags/putin.atom",
             "tags/sergei-lavrov.json", "tags/putin.html", "all.atom.gz"} <= set(before)
 
 

@@ -1,0 +1,290 @@
+"""External feeds (Atom 0.3/1.0, RSS 0.9x/1.0/2.0, JSON Feed 1.0/1.1) to articles. Pure.
+
+``parse_feed`` takes the bytes ``sources.fetch`` brought back and never does
+I/O itself: feedparser only ever receives bytes (handed a string that looks
+like a URL or path, it would open it), and XML carrying entity declarations or
+external references is refused before feedparser sees it (XXE, billion
+laughs). feedparser 6 cannot read JSON Feed, so that has its own path. Each
+field has one small function with its precedence chain (miniflux findEntryX).
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import defusedxml
+import defusedxml.ElementTree
+import feedparser
+
+from sources.model import Article, Tag, make_tag, uuid_urn
+from sources.sanitize import excerpt, plain_text, sanitize_html
+from tagfeed.errors import FeedError
+
+SUMMARY_LENGTH = 300
+TITLE_EXCERPT = 80
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])",
+                         re.IGNORECASE | re.DOTALL)
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_JSON_VERSION = "https://jsonfeed.org/version/1"
+# bozo reasons that say nothing against the document itself
+_BENIGN = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """One upstream entry, format differences gone, nothing decided yet."""
+
+    id: str | None
+    link: str | None
+    title: str | None
+    content: str | None  # HTML
+    summary: str | None  # HTML
+    published: datetime | None
+    updated: datetime | None
+    categories: tuple[str, ...]
+    base: str  # what a relative entry link resolves against: xml:base, home page or feed URL
+    content_base: str | None = None  # an explicit xml:base on the content
+
+
+def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str],
+               tags: Sequence[str] = ()) -> list[Article]:
+    """The articles of one fetched feed, in feed order; ``FeedError`` when it is not one."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        raise FeedError(url, "empty response, not a feed")
+    if stripped.startswith((b"{", b"[")) or "json" in lowered.get("content-type", ""):
+        title, raws = _parse_json(stripped, url)
+    else:
+        if _HTML_START.match(stripped):
+            raise FeedError(url, "an HTML page, not a feed")
+        title, raws = _parse_xml(body, url, lowered)
+    return [_article(raw, url=url, feed_title=title, tags=tags) for raw in raws]
+
+
+def _article(raw: _Raw, *, url: str, feed_title: str | None, tags: Sequence[str]) -> Article:
+    link = _entry_link(raw)
+    content = _entry_content(raw, link)
+    published, updated = _entry_dates(raw)
+    return Article(
+        id=_entry_id(raw, link),
+        title=_entry_title(raw, content, link),
+        summary=_entry_summary(raw, content),
+        content_html=content or None,
+        tags=_entry_tags(raw, tags),
+        link=link,
+        published=published,
+        updated=updated,
+        source=url,
+        source_title=feed_title,
+        source_url=url,
+    )
+
+
+# -- fields ---------------------------------------------------------------
+def _entry_id(raw: _Raw, link: str | None) -> str:
+    """Upstream id when it is an absolute IRI (RFC 4287 §4.2.6), else from the link, else title+date.
+
+    A local guid ("12345") is unique only within its feed, so without a link it
+    is scoped by the feed's base. With nothing at all, the text is the key.
+    """
+    upstream = (raw.id or "").strip()
+    if _IRI.match(upstream):
+        return upstream
+    if link:
+        return uuid_urn("link:" + link)
+    if upstream:
+        return uuid_urn(f"guid:{raw.base}\n{upstream}")
+    when = raw.published or raw.updated
+    text = raw.title or plain_text(raw.content or raw.summary or "")[:200]
+    return uuid_urn(f"entry:{text}\n{when.isoformat() if when else ''}")
+
+
+def _entry_link(raw: _Raw) -> str | None:
+    """An absolute http(s) link; an id that is itself an http(s) URL stands in for a missing one."""
+    candidates = (urljoin(raw.base, raw.link.strip()) if raw.link else None, raw.id)
+    for candidate in candidates:
+        parts = urlsplit(candidate.strip() if candidate else "")
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return parts.geturl()
+    return None
+
+
+def _entry_title(raw: _Raw, content: str, link: str | None) -> str:
+    """Plain text; an untitled entry (allowed in RSS) shows the start of its text, else its link."""
+    title = plain_text(raw.title or "")
+    if title:
+        return title
+    text = plain_text(content) or plain_text(raw.summary or "")
+    if text:
+        return excerpt(text, TITLE_EXCERPT)
+    return link or "(untitled)"
+
+
+def _entry_dates(raw: _Raw) -> tuple[datetime | None, datetime | None]:
+    """Each date stands in for the other; both None leaves first-seen to the pipeline."""
+    published = raw.published or raw.updated
+    updated = raw.updated or raw.published
+    if published and updated and updated < published:
+        updated = published
+    return published, updated
+
+
+def _entry_content(raw: _Raw, link: str | None) -> str:
+    """Sanitized HTML of the fullest body: content, else summary.
+
+    Relative URLs resolve against an explicit xml:base, else the entry's own
+    link (where upstream pages put them), else the feed.
+    """
+    body = raw.content or raw.summary or ""
+    base = raw.content_base or link or raw.base
+    return sanitize_html(body, base_url=base) if body.strip() else ""
+
+
+def _entry_summary(raw: _Raw, content: str) -> str:
+    text = plain_text(raw.summary or "") or plain_text(content)
+    return excerpt(text, SUMMARY_LENGTH)
+
+
+def _entry_tags(raw: _Raw, configured: Sequence[str]) -> tuple[Tag, ...]:
+    found: dict[str, Tag] = {}
+    for name in (*configured, *raw.categories):
+        clean = plain_text(name)
+        if clean:
+            tag = make_tag(clean)
+            found.setdefault(tag.slug, tag)
+    return tuple(sorted(found.values()))
+
+
+# -- XML via feedparser ---------------------------------------------------
+def _reject_unsafe_xml(body: bytes, url: str) -> None:
+    """Entity declarations and external references are refused, never expanded.
+
+    A DOCTYPE that only names a DTD (RSS 0.91's Netscape one) is allowed; it is
+    never fetched. Bodies expat cannot read (bad bytes) get a plain scan.
+    """
+    try:
+        defusedxml.ElementTree.fromstring(body, forbid_dtd=False, forbid_entities=True,
+                                          forbid_external=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise FeedError(url, f"refused unsafe XML ({type(exc).__name__})") from None
+    except (SyntaxError, ValueError, LookupError):  # bad bytes or charset: feedparser copes
+        if _ENTITY_DECL.search(body.replace(b"\x00", b"")):
+            raise FeedError(url, "refused unsafe XML (entity declaration)") from None
+
+
+def _parse_xml(body: bytes, url: str, headers: Mapping[str, str]) -> tuple[str | None, list[_Raw]]:
+    _reject_unsafe_xml(body, url)
+    parsed = feedparser.parse(body, response_headers={"content-location": url, **headers},
+                              sanitize_html=False, resolve_relative_uris=False)
+    if not parsed.entries and not parsed.version:
+        raise FeedError(url, "not an RSS, Atom or JSON feed")
+    if not parsed.entries and parsed.bozo and not isinstance(parsed.get("bozo_exception"), _BENIGN):
+        raise FeedError(url, f"not a well-formed feed: {parsed.get('bozo_exception')}")
+    title = plain_text(parsed.feed.get("title", "")) or None
+    return title, [_raw_from_feedparser(entry, url) for entry in parsed.entries]
+
+
+def _raw_from_feedparser(entry: Any, url: str) -> _Raw:
+    contents = [c for c in entry.get("content", []) if c.get("value", "").strip()]
+    html_first = sorted(contents, key=lambda c: "html" not in c.get("type", ""))
+    content = _as_html(html_first[0]) if html_first else None
+    summary = _as_html(entry["summary_detail"]) if entry.get("summary_detail") else entry.get("summary")
+    base = (html_first[0].get("base") if html_first else None) or url
+    explicit = urljoin(url, base) if base != url else None
+    return _Raw(
+        id=entry.get("id"),
+        link=_feedparser_link(entry),
+        title=entry.get("title"),
+        content=content,
+        summary=summary,
+        published=_from_struct(entry.get("published_parsed") or entry.get("created_parsed")),
+        # dict.get: feedparser's own get() falls back to published with a DeprecationWarning
+        updated=_from_struct(dict.get(entry, "updated_parsed")),
+        categories=tuple(t.get("term") or t.get("label") or "" for t in entry.get("tags", [])),
+        base=explicit or url,
+        content_base=explicit,
+    )
+
+
+def _feedparser_link(entry: Any) -> str | None:
+    for link in entry.get("links", []):
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return str(link["href"])
+    link = entry.get("link")
+    if not link and entry.get("guidislink"):
+        link = entry.get("id")
+    return str(link) if link else None
+
+
+def _as_html(detail: Any) -> str:
+    """feedparser's text/plain values are unescaped text: escape them back into HTML."""
+    value = str(detail.get("value", ""))
+    if detail.get("type", "text/html") == "text/plain":
+        return "<p>" + value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</p>"
+    return value
+
+
+def _from_struct(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), timezone.utc)  # feedparser gives UTC
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+# -- JSON Feed --------------------------------------------------------------
+def _parse_json(body: bytes, url: str) -> tuple[str | None, list[_Raw]]:
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FeedError(url, f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(_JSON_VERSION):
+        raise FeedError(url, "JSON, but not a JSON Feed (no jsonfeed.org version)")
+    items = data.get("items")
+    if not isinstance(items, list):
+        raise FeedError(url, "JSON Feed without an items array")
+    base = _text(data.get("home_page_url")) or url
+    title = plain_text(_text(data.get("title")) or "") or None
+    return title, [_raw_from_json(item, urljoin(url, base)) for item in items if isinstance(item, dict)]
+
+
+def _raw_from_json(item: Mapping[str, Any], base: str) -> _Raw:
+    text = _text(item.get("content_text"))
+    content = _text(item.get("content_html")) or (_as_html({"value": text, "type": "text/plain"})
+                                                    if text else None)
+    tags: list[Any] = item["tags"] if isinstance(item.get("tags"), list) else []
+    return _Raw(
+        id=_text(item.get("id")) or (str(item["id"]) if isinstance(item.get("id"), int) else None),
+        link=_text(item.get("url")) or _text(item.get("external_url")),
+        title=_text(item.get("title")),
+        content=content,
+        summary=_text(item.get("summary")),
+        published=_from_rfc3339(item.get("date_published")),
+        updated=_from_rfc3339(item.get("date_modified")),
+        categories=tuple(t for t in tags if isinstance(t, str)),
+        base=base,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _from_rfc3339(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)

@@ -1,0 +1,153 @@
+"""Polling external feed sources during a build: when each is due, and what its answer does.
+
+Glue between ``sources.fetch`` (the network), ``sources.feed`` (parsing) and
+the store: a poll either brings articles or records a failure as the source's
+state (last error, error count, backoff), never raising, so the other sources
+still publish and the last good articles stay in the store. ``is_due`` and
+``next_state`` are pure; the clock comes in as ``now``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sources.feed import parse_feed
+from sources.fetch import CONNECT_TIMEOUT, NEVER, TOTAL_TIMEOUT, FetchResult, Outcome, fetch, next_fetch
+from sources.model import Article
+from tagfeed import __version__
+from tagfeed.config import FeedSource
+from tagfeed.errors import FeedError, FetchError
+from tagfeed.store import SourceState, Store
+
+log = logging.getLogger("tagfeed.aggregate")
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """What one source gave this build: articles, or an error message naming its URL."""
+
+    articles: tuple[Article, ...] = ()
+    error: str | None = None
+    polled: bool = False
+
+
+def user_agent(base_url: str) -> str:
+    return f"tagfeed/{__version__} (+{base_url})"
+
+
+def is_due(state: SourceState | None, now: datetime, *, fetch_all: bool = False) -> bool:
+    """Never fetched, or its time has come. ``fetch_all`` skips only the regular wait:
+    a gone source, a Retry-After and an error backoff still hold."""
+    if state is None:
+        return True
+    if state.state == "gone" or (state.next_fetch is not None and state.next_fetch >= NEVER):
+        return False
+    if state.next_fetch is None:
+        return True
+    if state.retry_after is not None and now < state.retry_after:
+        return False
+    if state.error_count and now < state.next_fetch:
+        return False
+    return fetch_all or state.next_fetch <= now
+
+
+def next_state(old: SourceState, outcome: Outcome, now: datetime, rng: random.Random, *, every: int,
+               result: FetchResult | None = None, error: str | None = None,
+               count: int | None = None) -> SourceState:
+    """The source's state after one poll. ``error`` is set for every failure, HTTP or not."""
+    retry = result.headers.get("retry-after") if result else None
+    when = next_fetch(old, outcome, now, rng, every=every, retry_after=retry)
+    state = dataclasses.replace(old, last_attempt=now, next_fetch=when, retry_after=None)
+    if result is not None and result.permanent_url:
+        state = dataclasses.replace(state, url=result.permanent_url)
+    if error is None:
+        return dataclasses.replace(
+            state, state="ok", last_error=None, last_ok=now, error_count=0,
+            article_count=old.article_count if count is None else count,
+            etag=(result.etag if result else None) or state.etag,
+            last_modified=(result.last_modified if result else None) or state.last_modified)
+    kind = {Outcome.GONE: "gone", Outcome.RETRY_AFTER: "backoff"}.get(outcome, "error")
+    return dataclasses.replace(
+        state, state=kind, last_error=error, error_count=old.error_count + 1,
+        retry_after=when if outcome is Outcome.RETRY_AFTER else None,
+        etag=None, last_modified=None)  # the next poll fetches in full, not a 304 over a bad body
+
+
+class Aggregator:
+    """One build's polling: the store, the clock, the user agent and a link index shared by sources."""
+
+    def __init__(self, store: Store, now: datetime, *, base_url: str, fetch_all: bool = False,
+                 connect_timeout: float = CONNECT_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT) -> None:
+        self.store = store
+        self.now = now
+        self.user_agent = user_agent(base_url)
+        self.fetch_all = fetch_all
+        self.timeouts = (connect_timeout, total_timeout)
+        self._links: dict[str, str] | None = None
+
+    def poll(self, source: FeedSource) -> Poll:
+        """Fetch ``source`` if it is due, parse it, store its new state; never raises a SourceError."""
+        stored = self.store.get_source(source.url)
+        old = stored or SourceState(name=source.url, kind="feed", url=source.url)
+        if not is_due(stored, self.now, fetch_all=self.fetch_all):
+            log.info("%s: not due until %s", source.url, old.next_fetch)
+            return Poll()
+        rng = random.Random(f"{source.url} {self.now.isoformat()}")  # reproducible, yet per source
+        url = old.url or source.url
+        try:
+            result = fetch(url, user_agent=self.user_agent, etag=old.etag, last_modified=old.last_modified,
+                           max_bytes=source.max_bytes, connect_timeout=self.timeouts[0],
+                           total_timeout=self.timeouts[1])
+        except FetchError as exc:
+            return self._failed(old, Outcome.ERROR, rng, source, str(exc))
+        if result.permanent_url:
+            log.warning("%s moved permanently to %s; polling the new URL from now on", url, result.permanent_url)
+        if result.outcome is Outcome.NOT_MODIFIED:
+            self._save(next_state(old, result.outcome, self.now, rng, every=source.every, result=result))
+            return Poll(polled=True)
+        if result.outcome is not Outcome.OK:
+            error = str(FetchError(result.url, _http_reason(result)))
+            return self._failed(old, result.outcome, rng, source, error, result)
+        try:
+            articles = parse_feed(result.body, url=result.url, headers=result.headers, tags=source.tags)
+        except FeedError as exc:
+            return self._failed(old, Outcome.ERROR, rng, source, str(exc), result)
+        self._save(next_state(old, Outcome.OK, self.now, rng, every=source.every, result=result,
+                              count=len(articles)))
+        return Poll(articles=tuple(self.canonical(articles)), polled=True)
+
+    def _failed(self, old: SourceState, outcome: Outcome, rng: random.Random, source: FeedSource,
+                error: str, result: FetchResult | None = None) -> Poll:
+        self._save(next_state(old, outcome, self.now, rng, every=source.every, result=result, error=error))
+        return Poll(error=error, polled=True)
+
+    def _save(self, state: SourceState) -> None:
+        self.store.put_source(state)
+
+    def canonical(self, articles: Iterable[Article]) -> list[Article]:
+        """Dedup rule for one link under two ids: the first id seen for a link wins,
+        one already in the store before one from this build, and within a build the
+        source configured first. The later entry becomes that article (tags merge)."""
+        if self._links is None:
+            self._links = {a.link: a.id for a in self.store.articles() if a.link}
+        out = []
+        for article in articles:
+            if not article.link:
+                out.append(article)
+                continue
+            first = self._links.setdefault(article.link, article.id)
+            out.append(article if first == article.id else dataclasses.replace(article, id=first))
+        return out
+
+
+def _http_reason(result: FetchResult) -> str:
+    if result.outcome is Outcome.GONE:
+        return "HTTP 410 Gone: no longer polled; its articles stay published"
+    if result.outcome is Outcome.RETRY_AFTER:
+        return f"HTTP {result.status}, Retry-After: {result.headers.get('retry-after', '(none; backing off)')}"
+    return f"HTTP {result.status}"

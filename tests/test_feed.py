@@ -1,0 +1,206 @@
+"""External feed parsing: every format maps to the right articles, and hostile bodies are refused."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from sources.feed import parse_feed
+from sources.model import Article
+from tagfeed.errors import FeedError
+
+UPSTREAM = Path(__file__).parent / "data/upstream"
+SAMPLES = sorted(p for p in UPSTREAM.glob("*.*") if p.suffix in (".xml", ".rdf", ".json")
+                 and not p.name.endswith(".expected.json"))
+FEED_URL = "https://feeds.example.com/"
+VECTORS = [line for line in (UPSTREAM / "xss_vectors.txt").read_text("utf-8").splitlines()
+           if line.strip() and not line.startswith("#")]
+
+
+def _parse(body: bytes, **kw: object) -> list[Article]:
+    return parse_feed(body, url=str(kw.get("url", FEED_URL)), headers=kw.get("headers", {}),  # type: ignore[arg-type]
+                      tags=kw.get("tags", ()))  # type: ignore[arg-type]
+
+
+def _as_json(article: Article) -> dict[str, object]:
+    return {
+        "id": article.id, "title": article.title, "link": article.link, "summary": article.summary,
+        "content_html": article.content_html, "tags": [t.name for t in article.tags],
+        "published": article.published.isoformat() if article.published else None,
+        "updated": article.updated.isoformat() if article.updated else None,
+        "source_title": article.source_title,
+    }
+
+
+def _rss(items: str, encoding: str = "utf-8") -> str:
+    return (f'<?xml version="1.0" encoding="{encoding}"?>\n<rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>T</title>'
+            f"<link>https://site.example/</link><description>d</description>{items}</channel></rss>")
+
+
+def test_samples_cover_every_format() -> None:
+    assert {p.name for p in SAMPLES} >= {"atom03.xml", "atom10.xml", "rss091.xml", "rss10.rdf", "rss20.xml",
+                                         "jsonfeed10.json", "jsonfeed11.json"}
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_sample_maps_to_expected_articles(path: Path) -> None:
+    expected = json.loads(path.with_name(path.name.rsplit(".", 1)[0] + ".expected.json").read_text("utf-8"))
+    articles = _parse(path.read_bytes(), url=FEED_URL + path.name, tags=["Configured"])
+    assert [_as_json(a) for a in articles] == expected
+    for article in articles:
+        assert article.source == article.source_url == FEED_URL + path.name
+        assert article.paragraphs == ()
+        for when in (article.published, article.updated):
+            assert when is None or when.tzinfo is timezone.utc
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_ids_are_stable_across_parses_and_content_changes(path: Path) -> None:
+    body = path.read_bytes()
+    first = [a.id for a in _parse(body)]
+    assert first == [a.id for a in _parse(body)]
+    edited = body.replace(b"<p>", b"<p>Edited: ").replace(b"description>", b"description>Edited ")
+    assert [a.id for a in _parse(edited)] == first
+    assert len(set(first)) == len(first)
+
+
+def test_id_precedence_iri_then_link_then_title_and_date() -> None:
+    body = _rss(
+        '<item><guid isPermaLink="false">tag:x.example,2024:1</guid><title>a</title>'
+        "<link>https://x.example/a</link></item>"
+        '<item><guid isPermaLink="false">42</guid><title>b</title><link>https://x.example/b</link></item>'
+        "<item><title>c</title><pubDate>Wed, 01 May 2024 09:00:00 GMT</pubDate></item>"
+    ).encode()
+    a, b, c = _parse(body)
+    assert a.id == "tag:x.example,2024:1"
+    assert b.id.startswith("urn:uuid:") and b.id != _parse(body.replace(b"/b<", b"/b2<"))[1].id
+    assert c.id.startswith("urn:uuid:") and c.link is None
+    assert c.id != _parse(body.replace(b"09:00:00", b"10:00:00"))[2].id
+
+
+def test_entries_without_title_or_link_still_work() -> None:
+    body = _rss("<item><description>&lt;p&gt;Only a body, which becomes the title.&lt;/p&gt;</description></item>"
+                "<item><title>Only a title</title></item>"
+                "<item><link>https://x.example/only-link</link></item>").encode()
+    first, second, third = _parse(body)
+    assert first.title == "Only a body, which becomes the title." and first.link is None
+    assert second.title == "Only a title" and second.content_html is None
+    assert third.title == "https://x.example/only-link" and third.link == "https://x.example/only-link"
+
+
+def test_long_bodies_give_short_summaries_and_titles() -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    (article,) = _parse(_rss(f"<item><description>{words}</description></item>").encode())
+    assert len(article.summary) <= 300 and article.summary.endswith("…")
+    assert len(article.title) <= 80
+
+
+def test_configured_tags_and_upstream_categories_merge() -> None:
+    body = _rss("<item><title>t</title><category>Sergei Lavrov</category><category>sergei lavrov</category>"
+                "<category>Diplomacy</category></item>").encode()
+    (article,) = _parse(body, tags=["Sergei Lavrov", "World"])
+    assert [t.slug for t in article.tags] == ["diplomacy", "sergei-lavrov", "world"]
+
+
+@pytest.mark.parametrize("body", [
+    b"<!DOCTYPE html><html><head><title>x</title></head><body>Not a feed</body></html>",
+    b"\n\n<html lang=en><body><p>hello</p></body></html>",
+    b"", b"   \r\n ",
+    b"<note><to>you</to></note>",
+    b"just some text",
+    b"{not json", b'{"version": "1", "items": []}', b'["a", "b"]',
+    b'{"version": "https://jsonfeed.org/version/1.1", "items": "nope"}',
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>broken',
+], ids=["html-doctype", "html", "empty", "blank", "other-xml", "text", "bad-json", "json-not-feed",
+        "json-array", "json-items", "truncated-xml"])
+def test_non_feeds_raise_feed_error_naming_the_url(body: bytes) -> None:
+    with pytest.raises(FeedError, match="feeds.example.com"):
+        _parse(body)
+
+
+def test_an_empty_but_valid_feed_has_no_articles() -> None:
+    assert _parse(_rss("").encode()) == []
+
+
+_LAUGHS = ('<!DOCTYPE lolz [<!ENTITY lol "lol">'
+           + "".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1 if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+           + "]>")
+_XXE = '<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+
+@pytest.mark.parametrize("doctype", [_LAUGHS, _XXE], ids=["billion-laughs", "xxe"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_entity_declarations_are_refused_without_expansion(doctype: str, encoding: str) -> None:
+    body = _rss("<item><title>&lol9;&xxe;</title></item>", encoding).replace("<rss", doctype + "<rss", 1)
+    started = time.perf_counter()
+    with pytest.raises(FeedError, match="unsafe XML"):
+        _parse(body.encode(encoding))
+    assert time.perf_counter() - started < 1
+
+
+def test_entity_declarations_in_unparsable_bytes_are_refused() -> None:
+    body = _rss("<item><title>x</title></item>").replace("<rss", _XXE + "<rss", 1).encode()
+    with pytest.raises(FeedError, match="unsafe XML"):
+        _parse(body.replace(b"<?xml", b"\xff\xfe<?xml", 1))
+
+
+def test_external_dtd_and_url_bodies_never_reach_the_network(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/dtd").respond_with_data("<!ENTITY x 'pwned'>")
+    httpserver.expect_request("/feed").respond_with_data(_rss("<item><title>x</title></item>"))
+    doctype = f'<!DOCTYPE rss SYSTEM "{httpserver.url_for("/dtd")}">'
+    body = _rss("<item><title>ok</title></item>").replace("<rss", doctype + "<rss", 1).encode()
+    assert [a.title for a in _parse(body)] == ["ok"]
+    with pytest.raises(FeedError):
+        _parse(httpserver.url_for("/feed").encode())  # a URL is just bytes that are not a feed
+    assert httpserver.log == []
+
+
+@pytest.mark.parametrize("body", [
+    _rss("<item><title>Caf\u00e9</title></item>").encode().replace(b"Caf\xc3\xa9", b"Caf\xe9 \xff"),
+    _rss("<item><title>Caf\u00e9</title></item>", "utf-8").encode("cp1252"),
+    _rss("<item><title>Caf\u00e9</title></item>", "iso-8859-1").encode("utf-8"),
+    _rss("<item><title>Caf\u00e9</title></item>", "no-such-charset").encode("utf-8"),
+], ids=["invalid-utf8", "cp1252-declared-utf8", "utf8-declared-latin1", "unknown-charset"])
+def test_wrong_or_broken_charsets_still_parse(body: bytes) -> None:
+    for headers in ({}, {"Content-Type": "application/rss+xml; charset=us-ascii"}):
+        (article,) = _parse(body, headers=headers)
+        assert article.title.startswith("Caf")
+
+
+def _assert_clean(article: Article) -> None:
+    for text in (article.content_html or "", article.summary, article.title):
+        lowered = text.lower()
+        assert "<script" not in lowered and "javascript:" not in lowered and "vbscript:" not in lowered
+        assert "data:" not in lowered and "<iframe" not in lowered and "<svg" not in lowered
+
+
+def test_xss_vectors_in_rss_entries_do_not_survive() -> None:
+    items = "".join(f"<item><title>v{i}</title><link>https://x.example/{i}</link>"
+                    f"<content:encoded><![CDATA[<p>ok</p>{v}]]></content:encoded></item>"
+                    for i, v in enumerate(VECTORS))
+    articles = _parse(_rss(items).encode())
+    assert len(articles) == len(VECTORS) >= 20
+    for article in articles:
+        _assert_clean(article)
+        assert "<p>ok</p>" in (article.content_html or "")
+        assert not _has_event_handler(article.content_html or "")
+
+
+def test_xss_vectors_in_json_feed_and_atom_titles_do_not_survive() -> None:
+    items = [{"id": f"https://x.example/{i}", "title": v, "content_html": v, "summary": v}
+             for i, v in enumerate(VECTORS)]
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": items})
+    for article in _parse(body.encode()):
+        _assert_clean(article)
+        assert not _has_event_handler(article.content_html or "")
+
+
+def _has_event_handler(html: str) -> bool:
+    return re.search(r"<[^>]*\son\w+\s*=", html, re.IGNORECASE) is not None
