@@ -132,13 +132,32 @@ def settle(store: Store, found: dict[str, Article], now: datetime) -> int:
             new += 1
             continue
         old, old_hash = known
-        merged = merge(old, dataclasses.replace(article, published=None, updated=None))
+        merged = reconcile(old, article)
         changed = content_hash(merged) != old_hash
         if changed or merged.tags != old.tags:
-            updated = max(now, old.updated or now) if changed else old.updated
-            settled.append(dataclasses.replace(merged, published=old.published, updated=updated))
+            settled.append(dataclasses.replace(
+                merged, published=old.published,
+                updated=_next_updated(old.updated, article.updated, now) if changed else old.updated))
     store.put_articles(settled)
     return new
+
+
+def reconcile(old: Article, new: Article) -> Article:
+    """A stored article seen again. From the same source the new text wins (the
+    page or feed was edited, even to something shorter); from another source the
+    fuller text wins. Tags are always united; dates are settled by the caller."""
+    undated = dataclasses.replace(new, published=None, updated=None)
+    if new.source != old.source:
+        return merge(old, undated)
+    tags = {t.slug: t for t in (*old.tags, *new.tags)}
+    return dataclasses.replace(undated, tags=tuple(sorted(tags.values())))
+
+
+def _next_updated(old: datetime | None, upstream: datetime | None, now: datetime) -> datetime:
+    """The upstream ``updated`` when it moved forward, else the time we saw the change."""
+    if upstream is not None and (old is None or upstream > old):
+        return upstream
+    return max(now, old or now)
 
 
 @contextlib.contextmanager

@@ -115,3 +115,22 @@ def test_base_url_does_not_change_ids(project: Path) -> None:
     with Store.open(project / "other-state") as store:
         assert {a.id for a in store.articles()} == ids
     assert "https://feeds.example.org/x/tags/putin.atom" in (project / "other-output/tags/putin.atom").read_text()
+
+
+def test_same_source_edit_wins_even_when_shorter(tmp_path: Path) -> None:
+    from sources.model import Article, make_tag
+    from tagfeed.pipeline import settle
+
+    upstream_t = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    first = Article(id="https://example.org/p/1", title="Post", content_html="<p>long original text</p>",
+                    tags=(make_tag("A"),), source="https://example.org/feed", published=upstream_t,
+                    updated=upstream_t)
+    edited = dataclasses.replace(first, content_html="<p>short</p>", tags=(make_tag("B"),),
+                                 updated=upstream_t + timedelta(hours=1))
+    with Store.open(tmp_path) as store:
+        assert settle(store, {first.id: first}, T1) == 1
+        assert settle(store, {edited.id: edited}, T2) == 0
+        stored, _ = store.get_article(first.id)  # type: ignore[misc]
+    assert stored.content_html == "<p>short</p>" and stored.id == first.id
+    assert stored.published == upstream_t and stored.updated == upstream_t + timedelta(hours=1)
+    assert {t.slug for t in stored.tags} == {"a", "b"}
