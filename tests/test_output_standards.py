@@ -16,10 +16,55 @@ import jsonschema
 import pytest
 from lxml import etree, isoschematron
 
-from conftest import DATA
+from conftest import BUILD_TIME, DATA
 
 SCHEMAS = DATA / "schemas"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
+
+
+UPSTREAM = DATA / "upstream"
+XSS = [line for line in (UPSTREAM / "xss_vectors.txt").read_text(encoding="utf-8").splitlines()
+       if line.strip() and not line.startswith("#")]
+
+
+def _xss_feed() -> bytes:
+    """An Atom feed whose every entry carries one XSS vector, in title, summary and content."""
+    from xml.sax.saxutils import escape
+
+    entries = "".join(
+        f"<entry><id>tag:xss.example,2024:{n}</id><title type='html'>{escape(v)}</title>"
+        f"<link href='https://xss.example/{n}'/><updated>2024-01-01T00:{n % 60:02}:00Z</updated>"
+        f"<summary type='html'>{escape(v)}</summary><content type='html'>{escape(v)}</content></entry>"
+        for n, v in enumerate(XSS))
+    return (f"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+            f"<id>tag:xss.example,2024:feed</id><title>XSS</title><updated>2024-01-01T00:00:00Z</updated>"
+            f"<author><name>x</name></author>{entries}</feed>").encode("utf-8")
+
+
+@pytest.fixture
+def aggregated_output(project: Path, httpserver: object) -> Path:
+    """Seeds plus every upstream sample feed and an XSS feed, built through real HTTP."""
+    from tagfeed.config import load_config
+    from tagfeed.pipeline import build
+
+    bodies = {f"/{p.name}": p.read_bytes() for p in sorted(UPSTREAM.iterdir())
+              if p.suffix in (".xml", ".rdf", ".json") and not p.name.endswith(".expected.json")}
+    bodies["/xss.atom"] = _xss_feed()
+    with (project / "tagfeed.toml").open("a", encoding="utf-8") as handle:
+        for path, body in bodies.items():
+            httpserver.expect_request(path).respond_with_data(body)  # type: ignore[attr-defined]
+            url = httpserver.url_for(path)  # type: ignore[attr-defined]
+            handle.write(f'\n[[sources]]\ntype = "feed"\nurl = "{url}"\ntags = ["Upstream"]\n')
+    report = build(load_config(project / "tagfeed.toml", environ={}), now=BUILD_TIME)
+    assert report.errors == (), report.errors
+    assert report.articles_total > 17 + len(XSS)
+    return project / "output"
+
+
+@pytest.fixture(params=["built_output", "aggregated_output"])
+def output(request: pytest.FixtureRequest) -> Path:
+    """Each standards test runs on the seeds alone and on seeds merged with external feeds."""
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +79,9 @@ def _files(output: Path, suffix: str) -> list[Path]:
     return files
 
 
-def test_atom_files_validate(built_output: Path, atom_validators: tuple) -> None:
+def test_atom_files_validate(output: Path, atom_validators: tuple) -> None:
     rng, sch = atom_validators
-    for path in _files(built_output, ".atom"):
+    for path in _files(output, ".atom"):
         doc = etree.parse(str(path))
         assert rng.validate(doc), (path, rng.error_log)
         assert sch.validate(doc), (path, sch.error_log)
@@ -44,23 +89,23 @@ def test_atom_files_validate(built_output: Path, atom_validators: tuple) -> None
         assert len(ids) == len(set(ids)) > 0
         self_links = [link.get("href") for link in doc.getroot().findall(f"{ATOM_NS}link")
                       if link.get("rel") == "self"]
-        assert self_links == ["http://127.0.0.1:8080/" + path.relative_to(built_output).as_posix()]
+        assert self_links == ["http://127.0.0.1:8080/" + path.relative_to(output).as_posix()]
 
 
-def test_json_feeds_validate(built_output: Path) -> None:
+def test_json_feeds_validate(output: Path) -> None:
     schema = json.loads((SCHEMAS / "jsonfeed-1.1.schema.json").read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
-    for path in _files(built_output, ".json"):
+    for path in _files(output, ".json"):
         feed = json.loads(path.read_text(encoding="utf-8"))
         validator.validate(feed)
         assert feed["version"] == "https://jsonfeed.org/version/1.1"
-        assert feed["feed_url"] == "http://127.0.0.1:8080/" + path.relative_to(built_output).as_posix()
+        assert feed["feed_url"] == "http://127.0.0.1:8080/" + path.relative_to(output).as_posix()
         ids = [item["id"] for item in feed["items"]]
         assert len(ids) == len(set(ids)) > 0
 
 
-def test_rss_files_follow_rss2(built_output: Path) -> None:
-    for path in _files(built_output, ".rss"):
+def test_rss_files_follow_rss2(output: Path) -> None:
+    for path in _files(output, ".rss"):
         root = etree.parse(str(path)).getroot()
         assert root.tag == "rss" and root.get("version") == "2.0"
         channel = root.find("channel")
@@ -79,8 +124,8 @@ def test_rss_files_follow_rss2(built_output: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".atom", ".rss"])
-def test_feedparser_round_trip(built_output: Path, suffix: str) -> None:
-    for path in _files(built_output, suffix):
+def test_feedparser_round_trip(output: Path, suffix: str) -> None:
+    for path in _files(output, suffix):
         parsed = feedparser.parse(path.read_bytes())
         assert parsed.bozo == 0, (path, parsed.get("bozo_exception"))
         root = etree.parse(str(path)).getroot()
@@ -96,3 +141,42 @@ def test_tag_feeds_have_every_seed_article(built_output: Path) -> None:
     assert len(putin.entries) == 10 and len(lavrov.entries) == 7
     assert "Sergei Lavrov" in lavrov.feed.title
     assert putin.entries[0].title.startswith("Putin refuses to congratulate Biden")
+
+
+def _live_markup(fragment: str) -> list[str]:
+    """What a browser would run in this HTML: script-ish elements, handlers, script URLs."""
+    import lxml.html
+
+    if not fragment.strip():
+        return []
+    found = []
+    for element in lxml.html.fragment_fromstring(fragment, create_parent="div").iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag in ("script", "iframe", "object", "embed", "style", "form", "base", "meta"):
+            found.append(element.tag)
+        for name, value in element.attrib.items():
+            url = "".join(value.split()).lower()
+            if name.lower().startswith("on") or url.startswith(("javascript:", "vbscript:", "data:")):
+                found.append(f"{element.tag} {name}={value!r}")
+    return found
+
+
+def test_no_live_markup_from_any_xss_vector(aggregated_output: Path) -> None:
+    """Every vector went through title, summary and content: readers render nothing live."""
+    for path in _files(aggregated_output, ".atom"):
+        for node in etree.parse(str(path)).getroot().iter(f"{ATOM_NS}content", f"{ATOM_NS}summary",
+                                                          f"{ATOM_NS}title"):
+            html = node.text or "" if node.get("type") == "html" else ""
+            assert _live_markup(html) == [], (path, html[:200])
+    for path in _files(aggregated_output, ".rss"):
+        for node in etree.parse(str(path)).getroot().iter("description"):
+            assert _live_markup(node.text or "") == [], (path, (node.text or "")[:200])
+    for path in _files(aggregated_output, ".json"):
+        for item in json.loads(path.read_text(encoding="utf-8"))["items"]:
+            assert _live_markup(item.get("content_html", "")) == [], (path, item["id"])
+    for path in _files(aggregated_output, ".html"):
+        import lxml.html
+
+        body = lxml.html.parse(str(path)).getroot().find("body")
+        assert _live_markup(lxml.html.tostring(body, encoding="unicode")) == [], path
