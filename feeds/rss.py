@@ -17,7 +17,7 @@ from feeds.urls import MEDIA_TYPES
 from sources.model import Article
 
 # lxml escapes text, so a plain-text element's content never holds a raw "<".
-_PLAIN_TEXT = re.compile(rb"<(title|category)>[^<]*</\1>")
+_PLAIN_TEXT = re.compile(rb"<(title|category|source)(?: [^>]*)?>[^<]*</\1>")
 
 
 def render_rss(channel: Channel, articles: Sequence[Article]) -> bytes:
@@ -50,7 +50,7 @@ def _add_item(fe: FeedEntry, channel: Channel, article: Article) -> None:
 
 
 def hex_escape_plain_text(xml: bytes) -> bytes:
-    """``&`` and ``<`` in titles and categories as ``&#x26;``/``&#x3C;`` (RSS Profile).
+    """``&`` and ``<`` in titles, categories and sources as ``&#x26;``/``&#x3C;`` (RSS Profile).
 
     The same characters to any XML parser; the hex form tells RSS readers that
     guess at markup in titles that this is text.

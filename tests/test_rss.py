@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 from datetime import datetime, timezone
 
@@ -67,3 +68,10 @@ def test_deterministic_and_clock_free(all_channel: Channel, sample_articles: lis
     assert first == render_rss(all_channel, sample_articles)
     assert str(datetime.now(timezone.utc).year).encode() not in first
     assert render_rss(all_channel, []) == render_rss(all_channel, [])
+
+
+def test_source_title_markup_is_hex_escaped(all_channel: Channel, sample_articles: list[Article]) -> None:
+    upstream = dataclasses.replace(sample_articles[2], source_title="Example <Atom> & co")
+    document = render_rss(all_channel, [upstream])
+    assert b">Example &#x3C;Atom&gt; &#x26; co</source>" in document
+    assert etree.fromstring(document).findtext("channel/item/source") == "Example <Atom> & co"
