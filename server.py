@@ -35,7 +35,7 @@ from tagfeed.httpcache import accepts_gzip, clf_line, conditional, content_type_
 from tagfeed.store import SourceState, Store
 
 if TYPE_CHECKING:
-    from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+    from apscheduler.schedulers.background import BackgroundScheduler
 
     from tagfeed.pipeline import BuildReport
 
@@ -309,7 +309,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, schedule: bool = True) -> None:
     """Listen, build once, rebuild every ``build_every``; return cleanly on SIGINT/SIGTERM."""
-    import waitress  # type: ignore[import-untyped]
+    import waitress
 
     config = served_config(config, host, port)
     app = create_app(config)
