@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Final
 
-from feeds.errors import RenderError
+from tagfeed.errors import RenderError
 from feeds.urls import PageFormat, Urls
 from sources.model import Article, Tag, uuid_urn
 from tagfeed import __version__

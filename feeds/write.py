@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final
 
-from feeds.errors import OutputError
+from tagfeed.errors import OutputError
 
 TEXT_SUFFIXES: Final = frozenset({".atom", ".rss", ".json", ".html", ".xml", ".opml"})
 FILE_MODE: Final = 0o644  # mkstemp makes 0600; a static server must read the files

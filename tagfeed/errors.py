@@ -11,7 +11,9 @@ message from its fields, so every message names the file, URL or key::
      │    ├── TagPageError(path, reason)
      │    ├── FetchError(url, reason)
      │    └── FeedError(url, reason)
-     └── StoreError(reason)
+     ├── StoreError(reason)
+     ├── RenderError(what, reason)   an article or tag cannot be rendered (a bug upstream)
+     └── OutputError(path, reason)   a file of the output tree cannot be written there
 """
 
 from __future__ import annotations
@@ -66,3 +68,17 @@ class StoreError(TagfeedError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"store: {reason}")
+
+
+class RenderError(TagfeedError):
+    def __init__(self, what: str, reason: str) -> None:
+        self.what = what
+        self.reason = reason
+        super().__init__(f"render: {what}: {reason}")
+
+
+class OutputError(TagfeedError):
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"output: {path}: {reason}")

@@ -13,7 +13,7 @@ from lxml import etree
 
 from feeds.atom import render_atom
 from feeds.channel import EMPTY_FEED_DATE, Channel, sort_articles
-from feeds.errors import RenderError
+from tagfeed.errors import RenderError
 from sources.model import Article
 
 A = "{http://www.w3.org/2005/Atom}"

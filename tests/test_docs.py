@@ -52,13 +52,20 @@ def test_readme_main_command_installs_and_serves_the_seeds(tmp_path: Path) -> No
             assert response.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
             assert response.read().count(b"<entry>") == 10
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        _stop(proc)
     assert proc.returncode == 0, log.read_text(errors="replace")[-2000:]
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the command's own process group (never by name), SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def _wait_for_health(proc: subprocess.Popen[bytes], log: Path, timeout: float) -> dict:

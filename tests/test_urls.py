@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.errors import RenderError
+from tagfeed.errors import RenderError
 from feeds.urls import FORMATS, Urls
 from sources.model import Article, article_id
 

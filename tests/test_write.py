@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.errors import OutputError
+from tagfeed.errors import OutputError
 from feeds.write import gzip_bytes, sweep_temp_files, write_tree
 
 FILES = [("all.atom", b"<feed/>"), ("tags/putin.html", b"<!doctype html>"), ("data.bin", b"\x00\x01")]
