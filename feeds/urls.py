@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from feeds.errors import RenderError
+from tagfeed.errors import RenderError
 from sources.model import Article
 
 Format = Literal["atom", "rss", "json"]
