@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import stat
 import sys
 import threading
@@ -243,6 +244,10 @@ def create_app(config: Config) -> Flask:
 
 
 def served_url(host: str, port: int) -> str:
+    """The URL readers reach us at. A wildcard address is no URL: name the machine instead
+    (operators publishing under a real domain set ``site.base_url``)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 

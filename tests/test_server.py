@@ -333,3 +333,5 @@ def test_base_url_follows_the_served_address_unless_set(tmp_path: Path) -> None:
     from_env = server.served_config(load_config(implicit, environ=env), "127.0.0.1", 9999, environ=env)
     assert from_env.site.base_url == "https://env.example.org/"
     assert server.served_url("::1", 80) == "http://[::1]:80/"
+    wildcard = server.served_url("0.0.0.0", 8080)
+    assert "0.0.0.0" not in wildcard and wildcard.endswith(":8080/")
