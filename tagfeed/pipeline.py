@@ -116,9 +116,11 @@ def settle(store: Store, found: dict[str, Article], now: datetime) -> int:
     """Give each article its dates from the store; returns how many were new.
 
     ``found`` is in first-seen order (sources in config order, each page top
-    to bottom). The n-th new article is dated ``now`` minus n seconds, so a
-    page's order (newest first) survives as date order and no two new articles
-    share a date (readers and the W3C validator dislike identical ``updated``).
+    to bottom). The n-th new article (from 0) is dated ``now`` minus n+1
+    seconds: a page's order (newest first) survives as date order, no two new
+    articles share a date (readers and the W3C validator dislike identical
+    ``updated``), and no date equals the second a reader may poll in (newsboat
+    takes a date that is not in the past for no date at all).
     A known article keeps its ``published``; ``updated`` moves only when its
     content changed.
     """
@@ -127,7 +129,7 @@ def settle(store: Store, found: dict[str, Article], now: datetime) -> int:
     for article_id, article in found.items():
         known = store.get_article(article_id)
         if known is None:
-            when = article.published or now - timedelta(seconds=new)
+            when = article.published or now - timedelta(seconds=new + 1)
             settled.append(dataclasses.replace(article, published=when, updated=article.updated or when))
             new += 1
             continue

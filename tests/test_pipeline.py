@@ -36,7 +36,7 @@ def test_first_build_dates_keep_page_order(project: Path) -> None:
     with Store.open(config.site.state_dir) as store:
         putin = [a for a in store.articles() if a.tags[0].slug == "putin"]
     assert putin[0].title.startswith("Putin refuses to congratulate Biden")
-    assert [a.published for a in putin] == [T1 - timedelta(seconds=i) for i in range(10)]
+    assert [a.published for a in putin] == [T1 - timedelta(seconds=i + 1) for i in range(10)]
     assert all(a.updated == a.published for a in putin)
 
 
@@ -76,7 +76,7 @@ def test_changed_dump_rewrites_only_its_tag(project: Path) -> None:
     assert not any(p.startswith("tags/putin") for p in written)
     assert len([p for p in written if p.startswith("articles/")]) == 1
     new = _articles(project)["Lavrov meets Blinken in Geneva"]
-    assert new.published == T2  # type: ignore[attr-defined]
+    assert new.published == T2 - timedelta(seconds=1)  # type: ignore[attr-defined]
 
 
 def test_teaser_later_replaced_by_full_text_updates_only_updated(project: Path) -> None:
