@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
 from werkzeug.security import safe_join
 
-from tagfeed.config import SITE_SETTINGS, Config
+from tagfeed.config import SITE_SETTINGS, Config, FeedSource
 from tagfeed.errors import TagfeedError
 from tagfeed.httpcache import accepts_gzip, clf_line, conditional, content_type_for, etag_for, gzip_etag
 from tagfeed.store import SourceState, Store
@@ -46,6 +46,8 @@ METHODS = ["GET", "HEAD"]
 ALLOW = ", ".join(METHODS)
 # DESIGN.md's URL for the OPML file; the tree holds it as feeds.opml (see README, "Design notes").
 ALIASES = {"opml.xml": "feeds.opml"}
+# RFC 5005 archive pages never change their entries (the newest gains one next-archive link, once).
+ARCHIVE_MAX_AGE = 7 * 86400
 _HIDDEN = re.compile(r"(?:^|/)\.|\.tmp$|~$")  # dotfiles and the writer's temp files are not the tree
 
 
@@ -223,7 +225,9 @@ def create_app(config: Config) -> Flask:
         entry = cache.get(path) if path else None
         if entry is None:
             return _error_response(NotFound())
-        return _file_response(entry, config.site.cache_max_age)
+        archived = "/archive/" in url_path
+        return _file_response(entry, max(ARCHIVE_MAX_AGE, config.site.cache_max_age) if archived
+                              else config.site.cache_max_age)
 
     @app.route("/healthz", methods=METHODS, provide_automatic_options=False)
     def healthz() -> Response:
@@ -287,13 +291,19 @@ def run_build(config: Config, tracker: BuildTracker) -> None:
     log.info("build: %s", report.summary())
 
 
+def tick_seconds(config: Config) -> int:
+    """How often the build job runs: every ``build_every``, or sooner when a feed source
+    wants polling more often (a build polls only the feeds that are due)."""
+    return min([config.build_every, *(s.every for s in config.sources if isinstance(s, FeedSource))])
+
+
 def start_scheduler(config: Config, tracker: BuildTracker) -> BackgroundScheduler:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler = BackgroundScheduler(timezone=timezone.utc)
-    scheduler.add_job(run_build, "interval", seconds=config.build_every, args=(config, tracker),
-                      id="build", max_instances=1, coalesce=True,
-                      misfire_grace_time=max(1, config.build_every))
+    every = tick_seconds(config)
+    scheduler.add_job(run_build, "interval", seconds=every, args=(config, tracker),
+                      id="build", max_instances=1, coalesce=True, misfire_grace_time=max(1, every))
     scheduler.start()
     return scheduler
 

@@ -335,3 +335,12 @@ def test_base_url_follows_the_served_address_unless_set(tmp_path: Path) -> None:
     assert server.served_url("::1", 80) == "http://[::1]:80/"
     wildcard = server.served_url("0.0.0.0", 8080)
     assert "0.0.0.0" not in wildcard and wildcard.endswith(":8080/")
+
+
+def test_scheduler_ticks_for_the_most_eager_feed(tmp_path: Path) -> None:
+    path = tmp_path / "tagfeed.toml"
+    path.write_text('[schedule]\nbuild_every = "15m"\n')
+    assert server.tick_seconds(load_config(path, environ={})) == 900
+    path.write_text('[schedule]\nbuild_every = "15m"\n[[sources]]\ntype = "feed"\nurl = "http://127.0.0.1:1/f"\n'
+                    'every = "5m"\n[[sources]]\ntype = "feed"\nurl = "http://127.0.0.1:1/g"\nevery = "2h"\n')
+    assert server.tick_seconds(load_config(path, environ={})) == 300
