@@ -110,7 +110,9 @@ def entry_content(article: Article) -> str:
     parts = []
     if article.caption:
         parts.append(f"<figure><figcaption>{html.escape(article.caption)}</figcaption></figure>")
-    paragraphs = article.paragraphs or (entry_summary(article) or article.title,)
+    paragraphs = list(article.paragraphs or (entry_summary(article) or article.title,))
+    if article.truncated:  # the model keeps clean text; readers are shown where the teaser stops
+        paragraphs[-1] += "\u00a0\u2026"
     parts.extend(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     return "\n".join(parts)
 

@@ -114,3 +114,12 @@ def test_missing_or_naive_dates_are_errors(all_channel: Channel, sample_articles
     half = dataclasses.replace(sample_articles[0], updated=None)
     entry = feedparser.parse(render_atom(all_channel, [half])).entries[0]
     assert entry.updated == entry.published
+
+
+def test_teaser_content_shows_where_it_stops(all_channel: Channel, sample_articles: list[Article]) -> None:
+    teaser = dataclasses.replace(sample_articles[0], paragraphs=("First.", "Cut short here"), truncated=True)
+    content = etree.fromstring(render_atom(all_channel, [teaser])).findtext(
+        "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}content")
+    assert content is not None and content.endswith("<p>Cut short here\u00a0\u2026</p>")
+    whole = etree.fromstring(render_atom(all_channel, [dataclasses.replace(teaser, truncated=False)]))
+    assert "\u2026" not in (whole.findtext(".//{http://www.w3.org/2005/Atom}content") or "")
