@@ -67,6 +67,8 @@ def render_atom(channel: Channel, articles: Sequence[Article]) -> bytes:
     fg.subtitle(channel.subtitle)
     fg.link(href=channel.feed_url("atom"), rel="self", type=MEDIA_TYPES["atom"])
     fg.link(href=channel.html_url, rel="alternate", type=MEDIA_TYPES["html"])
+    if channel.hub:
+        fg.link(href=channel.hub, rel="hub")
     fg.author(name=channel.site_title, uri=channel.urls.home_url)
     fg.generator(GENERATOR, version=GENERATOR_VERSION, uri=channel.generator_uri)
     if channel.language:

@@ -38,6 +38,7 @@ class Channel:
     language: str | None = None
     generator_uri: str | None = None
     empty_updated: datetime = EMPTY_FEED_DATE
+    hub: str | None = None  # a WebSub hub: every format links it (rel=hub), beside rel=self
 
     @property
     def title(self) -> str:

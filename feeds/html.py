@@ -17,6 +17,7 @@ import jinja2
 from markupsafe import Markup
 
 from feeds.channel import GENERATOR, Channel, entry_dates, entry_summary
+from feeds.status import SourceStatus
 from feeds.urls import FORMAT_NAMES, FORMATS, MEDIA_TYPES, Urls
 from sources.model import Article, Tag
 
@@ -85,12 +86,13 @@ def render_tag_page(channel: Channel, articles: Sequence[Article]) -> bytes:
                    site_title=channel.site_title, feeds=feed_links(channel), articles=articles)
 
 
-def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[Article]) -> bytes:
+def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[Article],
+                 sources: Sequence[SourceStatus] = ()) -> bytes:
     """The home page: every tag with its feeds, then the newest articles."""
     here = channel.urls.index_path()
     return _render("index.html", channel=channel, urls=channel.urls, here=here, title=channel.title,
                    site_title=channel.site_title, feeds=feed_links(channel), tags=tags,
-                   articles=articles)
+                   articles=articles, sources=sources)
 
 
 def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:

@@ -7,7 +7,7 @@ gives identical bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -28,8 +28,10 @@ def render_json(channel: Channel, articles: Sequence[Article]) -> bytes:
     }
     if channel.language:
         feed["language"] = channel.language
+    if channel.hub:
+        feed["hubs"] = [{"type": "WebSub", "url": channel.hub}]
     feed["items"] = [_item(channel, article) for article in articles]
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (dumps_indented(feed) + "\n").encode("utf-8")
 
 
 def _item(channel: Channel, article: Article) -> dict[str, Any]:
@@ -52,3 +54,28 @@ def _item(channel: Channel, article: Article) -> dict[str, Any]:
 def rfc3339(moment: datetime) -> str:
     """``2001-02-03T04:05:06Z``: the UTC form every JSON Feed reader parses."""
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def dumps_indented(value: Any, level: int = 0) -> str:
+    """Exactly ``json.dumps(value, ensure_ascii=False, indent=2)``, several times faster.
+
+    ``indent`` makes the json module fall back to its pure-Python encoder; here
+    only the layout is Python and every string goes through the C escaper.
+    """
+    if isinstance(value, str):
+        return _encode_string(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = "\n" + "  " * (level + 1)
+        items = (f"{_encode_string(str(k))}: {dumps_indented(v, level + 1)}" for k, v in value.items())
+        return "{" + inner + ("," + inner).join(items) + "\n" + "  " * level + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        inner = "\n" + "  " * (level + 1)
+        return "[" + inner + ("," + inner).join(dumps_indented(v, level + 1) for v in value) + "\n" + "  " * level + "]"
+    return json.dumps(value)
+
+
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from feeds.channel import GENERATOR, GENERATOR_VERSION, Channel, entry_content, entry_dates, entry_title, feed_updated
 from feeds.urls import MEDIA_TYPES
@@ -30,9 +33,23 @@ def render_rss(channel: Channel, articles: Sequence[Article]) -> bytes:
     if channel.language:
         fg.language(channel.language)
     fg.lastBuildDate(feed_updated(channel, articles))
+    if channel.hub:
+        fg.register_extension("websub", _Hub, atom=False, rss=True)
+        fg.websub.hub = channel.hub
     for article in articles:
         _add_item(fg.add_entry(order="append"), channel, article)
     return hex_escape_plain_text(bytes(fg.rss_str(pretty=True, encoding="UTF-8")))
+
+
+class _Hub(BaseExtension):  # type: ignore[misc]
+    """atom:link rel=hub in the channel: feedgen writes only the self link into RSS."""
+
+    hub: str = ""
+
+    def extend_rss(self, rss: Any) -> Any:
+        channel = rss.find("channel")
+        etree.SubElement(channel, "{http://www.w3.org/2005/Atom}link", href=self.hub, rel="hub")
+        return rss
 
 
 def _add_item(fe: FeedEntry, channel: Channel, article: Article) -> None:

@@ -6,15 +6,18 @@ id; feeds and tag pages hold the ``max_items`` newest; every article gets a page
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from feeds.archive import TagArchive, render_archived_atom
 from feeds.atom import render_atom
 from feeds.channel import Channel, entry_dates, sort_articles, xml_clean
+from feeds.fingerprint import Fresh, Prints, never_fresh
 from feeds.html import TagEntry, render_article_page, render_index, render_tag_page
 from feeds.jsonfeed import render_json
 from feeds.opml import render_opml
 from feeds.rss import render_rss
+from feeds.status import SourceStatus
 from feeds.urls import Format, Urls
 from sources.model import Article, Tag
 
@@ -29,26 +32,51 @@ class TagGroup:
     articles: tuple[Article, ...]  # newest first, all of them
 
 
-def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_items: int) -> Iterator[File]:
-    """Every file of the tree: all.*, each tag's feeds and page, article pages, index, OPML."""
+def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_items: int, *,
+                archives: Mapping[str, TagArchive] | None = None, fresh: Fresh = never_fresh,
+                sources: Sequence[SourceStatus] = (), hub: str | None = None) -> Iterator[File]:
+    """Every file of the tree: all.*, each tag's feeds and page, article pages, index, OPML.
+
+    ``sources`` is the index's "Sources" section (feeds/status.py).
+    A tag in ``archives`` gets an RFC 5005 Atom feed and archive pages instead (feeds/archive.py).
+    A group of files whose inputs' fingerprint ``fresh`` says is on disk already is not rendered.
+    """
     ordered = _unique(sort_articles([xml_clean(a) for a in articles]))
     groups = group_by_tag(ordered)
-    everything = Channel(urls=urls, site_title=site_title)
-    yield from _render_feeds(everything, ordered[:max_items])
+    prints = Prints()
+    everything = Channel(urls=urls, site_title=site_title, hub=hub)
+    if not fresh(_feed_paths(everything), prints.of((everything, max_items), ordered[:max_items])):
+        yield from _render_feeds(everything, ordered[:max_items])
     for group in groups:
-        channel = Channel(urls=urls, site_title=site_title, tag=group.tag)
-        yield from _render_feeds(channel, group.articles[:max_items])
+        channel = Channel(urls=urls, site_title=site_title, tag=group.tag, hub=hub)
+        archive = (archives or {}).get(group.tag.slug)
+        paths = (*_feed_paths(channel), channel.path("html"))
+        if not archive and fresh(paths, prints.of((channel, max_items), group.articles[:max_items])):
+            continue
+        yield from _render_feeds(channel, group.articles[:max_items], skip="atom" if archive else None)
+        if archive:
+            yield from render_archived_atom(channel, group.articles, archive)
         yield channel.path("html"), render_tag_page(channel, group.articles[:max_items])
     for article in ordered:
-        yield urls.article_path(article), render_article_page(site_title, urls, article)
+        if not fresh((urls.article_path(article),), prints.of((site_title, urls), (article,))):
+            yield urls.article_path(article), render_article_page(site_title, urls, article)
     entries = [TagEntry(group.tag, len(group.articles)) for group in groups]
-    yield urls.index_path(), render_index(everything, entries, ordered[:max_items])
+    if not fresh((urls.index_path(),), prints.of((everything, entries, max_items, sources), ordered[:max_items])):
+        yield urls.index_path(), render_index(everything, entries, ordered[:max_items], sources)
     newest = entry_dates(ordered[0])[1] if ordered else None
-    yield urls.opml_path(), render_opml(site_title, urls, [g.tag for g in groups], newest)
+    tags = [g.tag for g in groups]
+    if not fresh((urls.opml_path(),), prints.of((site_title, urls, tags, newest))):
+        yield urls.opml_path(), render_opml(site_title, urls, tags, newest)
 
 
-def _render_feeds(channel: Channel, articles: Sequence[Article]) -> Iterator[File]:
+def _feed_paths(channel: Channel) -> tuple[str, ...]:
+    return tuple(channel.path(fmt) for fmt, _ in RENDERERS)
+
+
+def _render_feeds(channel: Channel, articles: Sequence[Article], skip: Format | None = None) -> Iterator[File]:
     for fmt, render in RENDERERS:
+        if fmt == skip:
+            continue
         yield channel.path(fmt), render(channel, articles)
 
 

@@ -27,6 +27,7 @@ MEDIA_TYPES: Final[dict[str, str]] = {
 FORMAT_NAMES: Final[dict[str, str]] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 
 INDEX: Final = "index.html"
+STATUS: Final = "status.atom"  # incidents, one entry each (feeds/status.py); never content
 OPML: Final = "feeds.opml"  # not .xml: every *.xml is taken for a feed by validators and readers
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
@@ -48,6 +49,9 @@ class Urls:
     def opml_path(self) -> str:
         return OPML
 
+    def status_path(self) -> str:
+        return STATUS
+
     def all_path(self, fmt: PageFormat) -> str:
         """The feeds of every article; their HTML page is the index."""
         return INDEX if fmt == "html" else f"all.{_check_format(fmt)}"
@@ -56,6 +60,12 @@ class Urls:
         if not _SLUG.fullmatch(slug):
             raise RenderError(f"tag {slug!r}", "slug must be lowercase ASCII letters, digits and dashes")
         return f"tags/{slug}.{_check_format(fmt)}"
+
+    def archive_path(self, slug: str, page: int) -> str:
+        """An RFC 5005 archive page of a tag's Atom feed, numbered from 1 (the oldest)."""
+        if page < 1:
+            raise RenderError(f"archive page {page}", "pages are numbered from 1")
+        return f"{self.tag_path(slug, 'atom').removesuffix('.atom')}/archive/{page}.atom"
 
     def article_path(self, article: Article) -> str:
         return f"articles/{article.id_hex}.html"

@@ -5,32 +5,33 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-# tests/test_readers.py drives real clients from Debian packages: install the missing
-# ones with apt (as root or with passwordless sudo). Without them those tests fail,
-# naming the tool; they are never skipped.
+# tests/test_readers.py drives real clients from Debian packages, and tests/test_pgstore.py
+# starts a real PostgreSQL from them: install the missing ones with apt (as root or with
+# passwordless sudo). Without them those tests fail, naming the tool; they are never skipped.
 install_readers() {
     local missing=() sudo=()
     command -v newsboat >/dev/null || missing+=(newsboat)
     command -v chromium >/dev/null || missing+=(chromium)
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
             sudo=(sudo -n)
         else
             echo "scripts/test.sh: missing ${missing[*]}, and not root nor passwordless sudo:" \
-                 "cannot apt-get install; tests/test_readers.py will fail" >&2
+                 "cannot apt-get install; the tests that need them will fail" >&2
             return 0
         fi
     fi
     if ! command -v apt-get >/dev/null; then
-        echo "scripts/test.sh: missing ${missing[*]} and no apt-get; tests/test_readers.py will fail" >&2
+        echo "scripts/test.sh: missing ${missing[*]} and no apt-get; the tests that need them will fail" >&2
         return 0
     fi
     echo "scripts/test.sh: installing ${missing[*]} with apt-get" >&2
     "${sudo[@]}" apt-get update -q >/dev/null \
         && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
             apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
-        || echo "scripts/test.sh: apt-get install ${missing[*]} failed; tests/test_readers.py will fail" >&2
+        || echo "scripts/test.sh: apt-get install ${missing[*]} failed; the tests that need them will fail" >&2
 }
 install_readers
 

@@ -97,8 +97,10 @@ def build(config_path: Path | None, strict: bool, fetch_all: bool) -> None:
         raise SystemExit(1) from None
     for error in report.errors:
         click.echo(f"tagfeed: error: {error}", err=True)
+    for warning in report.warnings:
+        click.echo(f"tagfeed: warning: {warning}", err=True)
     click.echo(report.summary())
-    click.echo(f"output: {config.site.output_dir}")
+    click.echo(f"output: {config.site.output_url or config.site.output_dir}")
     if strict and report.errors:
         raise SystemExit(1)
 

@@ -22,10 +22,14 @@ from tagfeed.errors import ConfigError
 SITE_SETTINGS: dict[str, tuple[Any, str]] = {
     "title": ("tagfeed", "site title, shown in every feed title"),
     "base_url": ("http://127.0.0.1:8080/", "absolute URL the output tree is served at"),
-    "output_dir": ("output", "where the feeds are written"),
+    "output_dir": ("output", "where the feeds are written: a local directory, or s3://bucket/prefix"),
     "state_dir": (".tagfeed", "SQLite store; never under output_dir"),
     "max_items": (50, "entries per feed"),
     "cache_max_age": (300, "Cache-Control max-age the server sends, in seconds"),
+    "archive_page_size": (50, "entries per RFC 5005 archive page of a tag's Atom feed"),
+    "websub_hub": ("", "WebSub hub URL to announce in every feed and ping after a build; empty = off"),
+    "s3_endpoint_url": ("", "endpoint of an S3-compatible store (MinIO, Ceph, R2) for s3:// output; empty = AWS"),
+    "store": ("", "postgresql://user:password@host/db for state shared by several machines; empty = SQLite in state_dir"),
 }
 SCHEDULE_SETTINGS: dict[str, tuple[Any, str]] = {
     "build_every": ("15m", "how often `serve` rebuilds the feeds"),
@@ -34,6 +38,7 @@ TAGPAGE_KEYS = {"type", "paths"}
 FEED_KEYS = {"type", "url", "tags", "every", "max_bytes"}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,13 @@ class SiteConfig:
     state_dir: Path
     max_items: int
     cache_max_age: int
+    archive_page_size: int = 50
+    websub_hub: str = ""
+    s3_endpoint_url: str = ""
+    store: str = ""  # a postgresql:// URL (tagfeed/pgstore.py), or "" for SQLite in state_dir
+    # "s3://bucket/prefix" when output_dir names an object store (tagfeed.publish); output_dir
+    # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
+    output_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +128,35 @@ def _parse_site(table: Mapping[str, Any], root: Path) -> SiteConfig:
         values["base_url"] += "/"
     if values["max_items"] < 1:
         raise ConfigError("site.max_items", "must be at least 1")
-    output_dir = (root / values["output_dir"]).resolve()
+    if values["archive_page_size"] < 1:
+        raise ConfigError("site.archive_page_size", "must be at least 1")
+    if values["websub_hub"] and urlsplit(values["websub_hub"]).scheme not in ("http", "https"):
+        raise ConfigError("site.websub_hub", f"must be an http(s) URL or empty, got {values['websub_hub']!r}")
+    if values["s3_endpoint_url"] and urlsplit(values["s3_endpoint_url"]).scheme not in ("http", "https"):
+        raise ConfigError("site.s3_endpoint_url",
+                          f"must be an http(s) URL or empty, got {values['s3_endpoint_url']!r}")
+    if values["store"] and not values["store"].startswith(("postgresql://", "postgres://")):
+        raise ConfigError("site.store", "expected a postgresql:// URL, or empty for SQLite in state_dir")
     state_dir = (root / values["state_dir"]).resolve()
-    if state_dir == output_dir or output_dir in state_dir.parents:
+    output_url = parse_output_url(values["output_dir"])
+    output_dir = state_dir / "unused-output" if output_url else (root / values["output_dir"]).resolve()
+    if not output_url and (state_dir == output_dir or output_dir in state_dir.parents):
         raise ConfigError("site.state_dir", "must not be inside output_dir (it would be served)")
-    values.update(output_dir=output_dir, state_dir=state_dir)
+    values.update(output_dir=output_dir, state_dir=state_dir, output_url=output_url)
     return SiteConfig(**values)
+
+
+def parse_output_url(raw: str) -> str:
+    """``s3://bucket/prefix`` normalised (no trailing slash); "" for a local directory."""
+    if not raw.lower().startswith("s3://"):
+        return ""
+    parts = urlsplit(raw)
+    prefix = parts.path.strip("/")
+    if not _BUCKET.fullmatch(parts.netloc) or parts.query or parts.fragment:
+        raise ConfigError("site.output_dir", f"expected s3://bucket/prefix with a valid bucket name, got {raw!r}")
+    if "\\" in prefix or (prefix and any(seg in ("", ".", "..") for seg in prefix.split("/"))):
+        raise ConfigError("site.output_dir", f"the prefix must not have empty, '.' or '..' segments: {raw!r}")
+    return f"s3://{parts.netloc}/{prefix}" if prefix else f"s3://{parts.netloc}"
 
 
 def _parse_source(table: Any, index: int, root: Path) -> TagPageSource | FeedSource:

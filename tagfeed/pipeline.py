@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import fcntl
 import glob
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,13 +20,19 @@ from pathlib import Path
 
 from feeds.site import render_site
 from feeds.urls import Urls
-from feeds.write import sweep_temp_files, write_tree
+from feeds.write import sweep_temp_files
 from sources.model import Article, merge
 from sources.tagpage import read_tagpage
-from tagfeed.aggregate import Aggregator
+from tagfeed.aggregate import Aggregator, user_agent
+from tagfeed.archive import plan_archives
 from tagfeed.config import Config, FeedSource, TagPageSource
 from tagfeed.errors import StoreError, TagPageError
+from tagfeed.health import record_low_yield, site_health, yield_warning
+from tagfeed.outputs import OutputIndex
+from tagfeed.pgstore import open_store
+from tagfeed.publish import open_publisher
 from tagfeed.store import SourceState, Store, content_hash
+from tagfeed.websub import changed_feed_urls, ping_hub
 
 log = logging.getLogger("tagfeed.build")
 Progress = Callable[[str], None]
@@ -42,13 +49,15 @@ class BuildReport:
     written: tuple[str, ...]
     unchanged: int
     errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # e.g. a tag page's yield dropped (tagfeed/health.py)
 
     def summary(self) -> str:
+        warned = f"; warnings: {len(self.warnings)}" if self.warnings else ""
         return (
             f"sources: {self.sources_ok} ok, {self.sources_failed} failed; "
             f"articles: {self.articles_seen} read, {self.articles_new} new, {self.articles_total} published; "
             f"files: {len(self.written)} written, {self.unchanged} unchanged; "
-            f"errors: {len(self.errors)}"
+            f"errors: {len(self.errors)}{warned}"
         )
 
 
@@ -59,6 +68,8 @@ class _Ingest:
     articles: dict[str, Article] = field(default_factory=dict)
     ok: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)  # every configured source, read this build or not
 
     def add(self, found: list[Article]) -> None:
         for article in found:
@@ -94,11 +105,19 @@ def _ingest_tagpages(source: TagPageSource, store: Store, ingest: _Ingest, now: 
             _record(store, str(path), "tagpage", now, error=str(exc), ingest=ingest)
             continue
         ingest.add(found)
+        ingest.names.add(str(path))
+        if warning := yield_warning(store.get_source(str(path)), str(path), len(found)):
+            log.warning("%s", warning)
+            ingest.ok += 1
+            ingest.warnings.append(warning)
+            record_low_yield(store, str(path), now, warning)
+            continue
         _record(store, str(path), "tagpage", now, count=len(found), ingest=ingest)
 
 
 def _record(store: Store, name: str, kind: str, now: datetime, *, ingest: _Ingest,
             error: str | None = None, count: int = 0) -> None:
+    ingest.names.add(name)
     old = store.get_source(name) or SourceState(name=name, kind=kind)
     if error:
         log.error("%s", error)
@@ -188,7 +207,7 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     say = progress or (lambda message: None)
     ingest = _Ingest()
-    with build_lock(config.site.state_dir), Store.open(config.site.state_dir) as store:
+    with build_lock(config.site.state_dir), open_store(config.site) as store:
         sweep_temp_files(config.site.output_dir)
         aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all)
         for source in config.sources:
@@ -201,20 +220,33 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         articles = list(store.articles())
         say(f"rendering {len(articles)} articles")
         urls = Urls(config.site.base_url)
-        report = write_tree(config.site.output_dir, render_site(config.site.title, urls, articles,
-                                                                config.site.max_items))
+        archives = plan_archives(store, articles, config.site.max_items, config.site.archive_page_size)
+        sources, status = site_health(store, config.site.title, urls, now,
+                                      config.path.parent if config.path else None, ingest.names,
+                                      hub=config.site.websub_hub or None)
+        outputs = OutputIndex(store, config.site.output_dir)  # groups whose inputs did not change are skipped
+        files = render_site(config.site.title, urls, articles, config.site.max_items, archives=archives,
+                            fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None)
+        # a local directory or s3://bucket/prefix (tagfeed/publish.py)
+        report = open_publisher(config.site, store).publish_tree(itertools.chain(files, [status]))
+        outputs.commit()
         store.set_meta("last_build", now.isoformat())
         store.set_meta("last_build_errors", str(len(ingest.errors)))
+    if config.site.websub_hub:  # after the lock: a slow hub never holds up the next build
+        ping_hub(config.site.websub_hub, changed_feed_urls(urls, report.written),
+                 user_agent=user_agent(config.site.base_url))
     return BuildReport(
         started=now, sources_ok=ingest.ok, sources_failed=len(ingest.errors),
         articles_seen=len(ingest.articles), articles_new=new, articles_total=len(articles),
-        written=tuple(report.written), unchanged=report.unchanged, errors=tuple(ingest.errors),
+        written=tuple(report.written), unchanged=report.unchanged + outputs.skipped_files,
+        errors=tuple(ingest.errors), warnings=tuple(ingest.warnings),
     )
 
 
 def _ingest_feed(source: FeedSource, aggregator: Aggregator, ingest: _Ingest) -> None:
     """Poll one feed when due (tagfeed.aggregate keeps its state); failures go to the report."""
     poll = aggregator.poll(source)
+    ingest.names.add(source.url)
     if poll.error:
         log.error("%s", poll.error)
         ingest.errors.append(poll.error)

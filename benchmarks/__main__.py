@@ -1,0 +1,119 @@
+"""``python -m benchmarks [--quick]``: tagfeed against a streaming baseline, in one run.
+
+Generates a synthetic site (kind-A dumps, 50 articles a page, every article
+on two pages), then measures side by side: the baseline, a naive feedgen
+renderer, tagfeed's cold / no-op / one-dump-changed builds and rendering, peak
+memory, the scaling curve, feed parsing and the server against a naive Flask
+``send_file``. Prints ratios; writes JSON, markdown and a PNG to
+benchmarks/results/. ``--quick`` is a small smoke run for CI: no assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import report, serving, synth
+
+HERE = Path(__file__).resolve().parent
+
+
+def child(task: str, *args: object) -> dict[str, Any]:
+    """One measurement in a fresh interpreter; its last stdout line is JSON."""
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.child", task, *map(str, args)], cwd=HERE.parent,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise SystemExit(f"benchmark step {task} failed:\n{proc.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def measure_site(work: Path, tags: int, servers: bool, quick: bool) -> dict[str, Any]:
+    root = work / f"site-{tags}"
+    say(f"generating {tags} tag pages in {root}")
+    synth.write_site(root, tags)
+    say("baseline (streaming) render + cold write")
+    baseline = child("baseline", root, work / f"baseline-{tags}")
+    say("naive feedgen renderer")
+    naive = child("naive", root)
+    say("tagfeed cold build")
+    cold = child("tagfeed-build", root, 0)
+    say("tagfeed no-op rebuild")
+    noop = child("tagfeed-build", root, 1)
+    synth.change_one_dump(root, tags)
+    say("tagfeed rebuild after one dump changed")
+    change = child("tagfeed-build", root, 2)
+    say("tagfeed rendering alone")
+    render = child("tagfeed-render", root)
+    result = {"baseline": baseline, "naive": naive,
+              "tagfeed": {"cold": cold, "noop": noop, "change": change, "render_s": render["render_s"]}}
+    say("feed parsing")
+    result["parsing"] = child("feed-parsing", root, 5 if quick else 40)
+    if servers:
+        say("servers: tagfeed vs naive send_file")
+        result["server"] = serving.bench_servers(root / "output", quick)
+        if shutil.which("nginx"):
+            result["server"]["nginx"] = "installed, not measured by this version of the benchmark"
+    return result
+
+
+def scale_point(work: Path, tags: int) -> dict[str, Any]:
+    root = work / f"scale-{tags}"
+    say(f"scaling point: {tags} tags")
+    synth.write_site(root, tags)
+    baseline = child("baseline", root, work / f"scale-baseline-{tags}")
+    cold = child("tagfeed-build", root, 0)
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(work / f"scale-baseline-{tags}", ignore_errors=True)
+    return {"tagfeed_s": cold["seconds"], "baseline_s": baseline["cold_s"], "tagfeed_maxrss_mib": cold["maxrss_mib"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small site, short server runs (CI smoke test)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="where results go")
+    parser.add_argument("--tags", type=int, help="size of the main site (default 1000, 40 with --quick)")
+    parser.add_argument("--no-server", action="store_true", help="skip the server benchmark")
+    args = parser.parse_args(argv)
+    tags = args.tags or (40 if args.quick else 1000)
+    sizes = [20, 40] if args.quick else [100, 1000, 10000]
+    work = Path(tempfile.mkdtemp(prefix="tagfeed-bench-"))
+    started = time.perf_counter()
+    try:
+        result: dict[str, Any] = {"mode": "quick" if args.quick else "full", "tags": tags, "cpus": os.cpu_count(),
+                                  "python": sys.version.split()[0]}
+        result.update(measure_site(work, tags, not args.no_server, args.quick))
+        result["scaling"] = {}
+        for size in sizes:
+            if size == tags:
+                result["scaling"][str(size)] = {"tagfeed_s": result["tagfeed"]["cold"]["seconds"],
+                                                "baseline_s": result["baseline"]["cold_s"],
+                                                "tagfeed_maxrss_mib": result["tagfeed"]["cold"]["maxrss_mib"]}
+            else:
+                result["scaling"][str(size)] = scale_point(work, size)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["wall_s"] = time.perf_counter() - started
+    rows = report.ratios(result)
+    paths = report.save(result, rows, args.out, result["mode"])
+    print(report.table(rows))
+    print()
+    print(report.raw_table(result))
+    print(f"\nwall time {result['wall_s']:.0f} s; wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""One measurement in a fresh interpreter, so peak memory (ru_maxrss) is its own.
+
+``python -m benchmarks.child TASK ROOT [ARGS]`` prints one JSON object on its
+last stdout line: seconds of the measured part plus ``maxrss_mib``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+BASE = "http://127.0.0.1:8080/"
+
+
+def _dumps(root: Path) -> list[Path]:
+    return sorted((root / "dumps").glob("*.txt"))
+
+
+def baseline(root: Path, out: str) -> dict[str, Any]:
+    from benchmarks import baseline as b
+
+    t = time.perf_counter()
+    items = b.parse(_dumps(root), T0)
+    parse_s = time.perf_counter() - t
+    t = time.perf_counter()
+    size = sum(len(data) for _, data in b.render(items, BASE))
+    render_s = time.perf_counter() - t
+    t = time.perf_counter()
+    files = b.write(Path(out), b.render(b.parse(_dumps(root), T0), BASE))
+    return {"parse_s": parse_s, "render_s": render_s, "cold_s": time.perf_counter() - t,
+            "files": files, "bytes": size, "json": "orjson" if b.orjson else "json"}
+
+
+def naive(root: Path) -> dict[str, Any]:
+    from benchmarks import baseline as b
+    from benchmarks.naive import NAIVE
+
+    items = b.parse(_dumps(root), T0)
+    t = time.perf_counter()
+    size = sum(len(data) for _, data in b.render(items, BASE, renderers=NAIVE))
+    return {"render_s": time.perf_counter() - t, "bytes": size}
+
+
+def tagfeed_build(root: Path, hours: str) -> dict[str, Any]:
+    from tagfeed.config import load_config
+    from tagfeed.pipeline import build
+
+    config = load_config(root / "tagfeed.toml", environ={})
+    t = time.perf_counter()
+    report = build(config, now=T0 + timedelta(hours=int(hours)))
+    return {"seconds": time.perf_counter() - t, "written": len(report.written), "unchanged": report.unchanged,
+            "articles": report.articles_total, "written_sample": sorted(report.written)[:8]}
+
+
+def tagfeed_render(root: Path) -> dict[str, Any]:
+    from feeds.site import render_site
+    from feeds.urls import Urls
+    from tagfeed.config import load_config
+    from tagfeed.store import Store
+
+    config = load_config(root / "tagfeed.toml", environ={})
+    with Store.open(config.site.state_dir) as store:
+        articles = list(store.articles())
+    t = time.perf_counter()
+    files = render_site(config.site.title, Urls(config.site.base_url), articles, config.site.max_items)
+    size = sum(len(data) for _, data in files)
+    return {"render_s": time.perf_counter() - t, "bytes": size}
+
+
+def feed_parsing(root: Path, rounds: str) -> dict[str, Any]:
+    """tagfeed's parse_feed (feedparser without its sanitizer and URI resolver, then nh3)
+    against feedparser's defaults, on one Atom feed of 50 entries with HTML content."""
+    import feedparser
+
+    from benchmarks.feedsample import sample_feed
+    from sources.feed import parse_feed
+
+    body, n = sample_feed(), int(rounds)
+    t = time.perf_counter()
+    for _ in range(n):
+        parse_feed(body, url="http://127.0.0.1/feed.atom", headers={"content-type": "application/atom+xml"})
+    ours = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(n):
+        feedparser.parse(body, response_headers={"content-location": "http://127.0.0.1/feed.atom",
+                                                 "content-type": "application/atom+xml"})
+    default = time.perf_counter() - t
+    return {"tagfeed_feeds_per_s": n / ours, "feedparser_default_feeds_per_s": n / default}
+
+
+TASKS = {"baseline": baseline, "naive": naive, "tagfeed-build": tagfeed_build,
+         "tagfeed-render": tagfeed_render, "feed-parsing": feed_parsing}
+
+
+def main(argv: list[str]) -> None:
+    task, root, *args = argv
+    result = TASKS[task](Path(root), *args)
+    result["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

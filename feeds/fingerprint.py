@@ -1,0 +1,56 @@
+"""Fingerprints of what each output file is rendered from, so a rebuild can skip it.
+
+A fingerprint hashes every input of a group of files (the channel, the
+articles with all their fields, the options) together with the rendering code
+itself (every module and template of ``feeds/``), so a change to any of them
+gives a new one. Pure: whoever calls ``render_site`` decides, through a
+``Fresh`` callback, whether the files of a fingerprint are already on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+
+from sources.model import Article
+from tagfeed import __version__
+
+# (the group's paths, its fingerprint) -> True when those files are up to date and need no rendering
+Fresh = Callable[[tuple[str, ...], str], bool]
+
+
+def never_fresh(paths: tuple[str, ...], fingerprint: str) -> bool:
+    return False
+
+
+@cache
+def code_version() -> bytes:
+    """The rendering code and templates as they are now: editing either re-renders everything."""
+    root = Path(__file__).parent
+    digest = hashlib.blake2b(__version__.encode(), digest_size=16)
+    for path in sorted([*root.glob("*.py"), *(root / "templates").glob("*")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+class Prints:
+    """Fingerprints of groups of files; each article is hashed once per build."""
+
+    def __init__(self) -> None:
+        self._articles: dict[int, bytes] = {}
+
+    def article(self, article: Article) -> bytes:
+        key = id(article)  # the caller keeps every article alive for the whole render
+        found = self._articles.get(key)
+        if found is None:
+            found = self._articles[key] = hashlib.blake2b(repr(article).encode(), digest_size=16).digest()
+        return found
+
+    def of(self, parts: object, articles: Sequence[Article] = ()) -> str:
+        digest = hashlib.blake2b(code_version(), digest_size=16)
+        digest.update(repr(parts).encode())
+        for article in articles:
+            digest.update(self.article(article))
+        return digest.hexdigest()

@@ -1,0 +1,163 @@
+"""Failures made visible: the yield check on tag pages and the incidents behind ``status.atom``.
+
+An incident is one source failing in one way: its id is stable, derived from
+the source, the error class and the UTC day it began, so a reader never sees
+it twice. It is resolved (and its entry updated) when the source is ok again.
+``yield_warning``, ``error_class`` and ``next_incidents`` are pure; the rest
+reads and writes the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from feeds.status import Incident, SourceStatus, render_status
+from feeds.urls import Urls
+from sources.model import uuid_urn
+from tagfeed.store import SourceState, Store
+
+WARNING = "warning"  # a source state: it works, but gives far fewer articles than it used to
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    error_class TEXT NOT NULL,
+    message TEXT NOT NULL,
+    opened TEXT NOT NULL,
+    resolved TEXT
+);
+"""
+_HTTP = re.compile(r"\bHTTP (\d{3})\b")
+
+
+def yield_warning(old: SourceState | None, name: str, count: int) -> str | None:
+    """A tag page that gave N articles and now gives none, or fewer than half: a warning naming it."""
+    if old is None or old.state not in ("ok", WARNING) or old.article_count <= 0:
+        return None
+    if count * 2 >= old.article_count:
+        return None
+    return (f"{name}: gave {count} article(s), {old.article_count} before (yield check); "
+            "its earlier articles stay published")
+
+
+def record_low_yield(store: Store, name: str, now: datetime, warning: str) -> None:
+    """The source worked, so it is not failing, but it keeps its old count as the baseline."""
+    old = store.get_source(name) or SourceState(name=name, kind="tagpage")
+    store.put_source(dataclasses.replace(old, state=WARNING, last_error=warning, last_ok=now,
+                                         last_attempt=now, error_count=0))
+
+
+def error_class(state: SourceState) -> str:
+    if state.state == WARNING:
+        return "low-yield"
+    if state.state in ("gone", "backoff"):
+        return {"gone": "gone", "backoff": "retry-after"}[state.state]
+    message = state.last_error or ""
+    if match := _HTTP.search(message):
+        return f"http-{match[1]}"
+    if "timed out" in message:
+        return "timeout"
+    return "unreadable" if state.kind == "tagpage" else "error"
+
+
+def next_incidents(open_: dict[str, Incident], state: SourceState,
+                   now: datetime) -> tuple[Incident | None, Incident | None]:
+    """(incident to resolve, incident to open or reopen) for one source after a build."""
+    current = open_.get(state.name)
+    if state.state == "ok":
+        return (dataclasses.replace(current, resolved=now) if current else None), None
+    cls = error_class(state)
+    if current is not None and current.error_class == cls:
+        return None, None
+    resolved = dataclasses.replace(current, resolved=now) if current else None
+    incident_id = uuid_urn(f"incident:{state.name}:{cls}:{now.astimezone(timezone.utc).date().isoformat()}")
+    opened = Incident(id=incident_id, source=state.name, error_class=cls,
+                      message=state.last_error or cls, opened=now)
+    return resolved, opened
+
+
+def _load(store: Store) -> list[Incident]:
+    store.db.executescript(_SCHEMA)
+    rows = store.db.execute("SELECT id, source, error_class, message, opened, resolved FROM incidents")
+    return [Incident(id=r[0], source=r[1], error_class=r[2], message=r[3], opened=datetime.fromisoformat(r[4]),
+                     resolved=datetime.fromisoformat(r[5]) if r[5] else None) for r in rows]
+
+
+def update_incidents(store: Store, now: datetime, configured: set[str] | None = None) -> list[Incident]:
+    """Open, resolve or reopen incidents from every source's state; returns them all.
+
+    A source no longer ``configured`` (a dump removed) counts as ok: its incident is resolved.
+    """
+    incidents = {i.id: i for i in _load(store)}
+    open_ = {i.source: i for i in incidents.values() if i.resolved is None}
+    changed: list[Incident] = []
+    for state in store.sources():
+        if configured is not None and state.name not in configured:
+            state = dataclasses.replace(state, state="ok")
+        # one second apart, like new articles: no two entries share an updated (validators warn)
+        resolved, opened = next_incidents(open_, state, now - timedelta(seconds=len(changed)))
+        if resolved is not None:
+            changed.append(resolved)
+        if opened is not None:
+            earlier = incidents.get(opened.id)  # the same failure again on the same day: reopen it
+            changed.append(dataclasses.replace(earlier, resolved=None) if earlier else opened)
+    if changed:
+        with store.db:
+            store.db.executemany("INSERT OR REPLACE INTO incidents VALUES (?, ?, ?, ?, ?, ?)", [
+                (i.id, i.source, i.error_class, i.message, i.opened.isoformat(),
+                 i.resolved.isoformat() if i.resolved else None) for i in changed])
+        incidents.update({i.id: i for i in changed})
+    return list(incidents.values())
+
+
+def status_since(store: Store, now: datetime) -> datetime:
+    """When the status feed began: the first build that made it, kept in the store."""
+    since = store.get_meta("status_since")
+    if since is None:
+        store.set_meta("status_since", now.isoformat())
+        return now
+    return datetime.fromisoformat(since)
+
+
+def display_name(name: str, root: Path | None) -> str:
+    """A tag-page path relative to the config's folder, so the index does not show the server's disk."""
+    if root is None or not os.path.isabs(name):
+        return name
+    rel = os.path.relpath(name, root)
+    return name if rel.startswith("..") else rel
+
+
+def _display_text(text: str, root: Path | None) -> str:
+    return text.replace(f"{root}{os.sep}", "") if root is not None else text
+
+
+def public(incidents: Sequence[Incident], root: Path | None) -> list[Incident]:
+    return [dataclasses.replace(i, source=display_name(i.source, root), message=_display_text(i.message, root))
+            for i in incidents]
+
+
+def source_lines(states: Sequence[SourceState], root: Path | None) -> list[SourceStatus]:
+    """What the index shows: state always, the error and next try only while not ok (stable bytes)."""
+    lines = []
+    for s in states:
+        failing = s.state != "ok"
+        lines.append(SourceStatus(
+            name=display_name(s.name, root), state=s.state,
+            last_error=_display_text(s.last_error, root) if failing and s.last_error else None,
+            next_try=s.next_fetch if failing and s.state in ("error", "backoff") else None))
+    return sorted(lines, key=lambda line: line.name)
+
+
+def site_health(store: Store, site_title: str, urls: Urls, now: datetime, root: Path | None,
+                configured: set[str] | None = None, *,
+                hub: str | None = None) -> tuple[list[SourceStatus], tuple[str, bytes]]:
+    """After ingest: the index's lines for the ``configured`` sources and ``status.atom``, incidents updated."""
+    incidents = public(update_incidents(store, now, configured), root)
+    feed = render_status(site_title, urls, incidents, status_since(store, now), hub=hub)
+    states = [s for s in store.sources() if configured is None or s.name in configured]
+    return source_lines(states, root), (urls.status_path(), feed)

@@ -1,0 +1,80 @@
+"""Where a build's files go, chosen by ``site.output_dir``: a local directory or ``s3://bucket/prefix``.
+
+For an object store it keeps, in the store's ``published`` table, the sha256
+of every object uploaded, per target (endpoint plus URL), so a rebuild
+uploads only the objects whose bytes changed and never lists the bucket. An
+object changed or deleted in the bucket by someone else is therefore not
+repaired until its content changes; drop the target's rows to force a full upload.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Final
+
+from feeds.s3 import S3Publisher
+from feeds.target import LocalPublisher, Publisher
+from tagfeed.config import SiteConfig
+from tagfeed.httpcache import content_type_for
+from tagfeed.store import Store
+
+ARCHIVE_MAX_AGE: Final = 7 * 86400  # RFC 5005 archive pages never change: the same as server.py sends
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS published (
+    target TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (target, path)
+);
+"""
+
+
+def open_publisher(site: SiteConfig, store: Store) -> Publisher:
+    """The publisher for ``site``: the local writer, or the object store with hashes from ``store``."""
+    if not site.output_url:
+        return LocalPublisher(site.output_dir)
+    bucket, _, prefix = site.output_url.removeprefix("s3://").partition("/")
+    target = target_name(site)
+    return S3Publisher(
+        bucket=bucket, prefix=prefix, endpoint_url=site.s3_endpoint_url,
+        known=published_hashes(store, target),
+        record=functools.partial(record_published, store, target),
+        content_type=content_type_for,
+        cache_control=functools.partial(cache_control_for, max_age=site.cache_max_age),
+    )
+
+
+def target_name(site: SiteConfig) -> str:
+    """What the hashes are kept under: the same bucket behind another endpoint is another target."""
+    return f"{site.s3_endpoint_url or 'aws'} {site.output_url}"
+
+
+def cache_control_for(path: str, max_age: int) -> str:
+    """The Cache-Control ``tagfeed serve`` would send for ``path``."""
+    if "/archive/" in f"/{path}":
+        max_age = max(ARCHIVE_MAX_AGE, max_age)
+    return f"public, max-age={max_age}"
+
+
+def published_hashes(store: Store, target: str) -> dict[str, str]:
+    with store.db:
+        store.db.executescript(_SCHEMA)
+    rows = store.db.execute("SELECT path, sha256 FROM published WHERE target=?", (target,))
+    return {path: digest for path, digest in rows}
+
+
+def record_published(store: Store, target: str, done: Sequence[tuple[str, str]]) -> None:
+    """Keep the hashes of objects that are now in the bucket (called after each upload phase)."""
+    with store.db:
+        store.db.executemany(
+            "INSERT INTO published (target, path, sha256) VALUES (?, ?, ?) "
+            "ON CONFLICT (target, path) DO UPDATE SET sha256 = excluded.sha256",
+            [(target, path, digest) for path, digest in done])
+
+
+def forget_published(store: Store, target: str) -> int:
+    """Drop a target's hashes so the next build uploads every object again; returns how many."""
+    with store.db:
+        store.db.executescript(_SCHEMA)
+        return store.db.execute("DELETE FROM published WHERE target=?", (target,)).rowcount

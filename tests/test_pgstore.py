@@ -1,0 +1,184 @@
+"""tagfeed/pgstore.py against a real PostgreSQL (Debian's packages) started in a temp dir on 127.0.0.1.
+
+The server runs as the ``postgres`` user when the tests run as root (initdb
+refuses root), else as the current user. scripts/test.sh installs the
+``postgresql`` package when it is missing; without it these tests fail naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import BUILD_TIME
+
+from sources.model import Article, make_tag
+from tagfeed.config import load_config
+from tagfeed.errors import ConfigError, StoreError
+from tagfeed.pgstore import SCHEMA_VERSION, PgStore, SqliteDialect
+from tagfeed.pipeline import build
+from tagfeed.store import SourceState, Store
+
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """initdb + pg_ctl start in a temp dir, bound to 127.0.0.1:<free port>; stopped at teardown."""
+    bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if not bindirs:
+        pytest.fail("PostgreSQL is not installed (Debian package 'postgresql'; scripts/test.sh installs it)")
+    bindir = Path(bindirs[-1])
+    workdir = Path(tempfile.mkdtemp(prefix="tagfeed-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = workdir / "data", _free_port()
+
+    def run(*args: str) -> None:
+        result = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, f"{args[0]} failed: {result.stdout}{result.stderr}"
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "tagfeed", "--auth=trust", "-E", "UTF8", "--no-locale")
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(workdir / "server.log"), "-w", "-t", "60",
+        "-o", f"-h 127.0.0.1 -p {port} -k {workdir} -F", "start")
+    try:
+        yield f"postgresql://tagfeed@127.0.0.1:{port}"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres_server: str) -> str:
+    """A fresh, empty database for one test."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{postgres_server}/{name}"
+
+
+def _article(n: int, *, published: datetime, tags: tuple[str, ...] = ("Putin",)) -> Article:
+    return Article(id=f"urn:uuid:00000000-0000-0000-0000-{n:012d}", title=f"Title {n} – “quoted”",
+                   summary=f"Summary {n}", paragraphs=(f"Summary {n}", "Второй абзац"), content_html=None,
+                   caption=None, tags=tuple(make_tag(t) for t in tags), link=None, published=published,
+                   updated=published, truncated=n % 2 == 0, source=f"seeds/{n}.txt")
+
+
+def _exercise(store: Store) -> tuple[object, ...]:
+    """The same calls on any store; what they return must not depend on the backend."""
+    store.put_articles([_article(n, published=T0 - timedelta(seconds=n % 3)) for n in range(7)])
+    store.put_articles([dataclasses.replace(_article(3, published=T0), title="Edited")])
+    state = SourceState(name="https://example.org/feed.xml", kind="feed", state="backoff", last_error="HTTP 503",
+                        last_ok=T0, next_fetch=T0 + timedelta(minutes=30), error_count=2, etag='"x"',
+                        retry_after=T0 + timedelta(seconds=120), url="https://example.org/feed.xml")
+    store.put_source(state)
+    store.put_source(SourceState(name="seeds/a.txt", kind="tagpage", article_count=4, last_ok=T0))
+    store.put_source(dataclasses.replace(state, error_count=3))
+    store.set_meta("last_build", T0.isoformat())
+    store.set_meta("last_build", "again")
+    return (list(store.articles()), store.get_article(_article(3, published=T0).id), store.get_article("nope"),
+            store.count_articles(), store.sources(), store.get_source(state.name), store.get_source("nope"),
+            store.get_meta("last_build"), store.get_meta("nope"))
+
+
+def test_pgstore_answers_like_the_sqlite_store(pg_url: str, tmp_path: Path) -> None:
+    with Store.open(tmp_path) as sqlite_store, PgStore(pg_url) as pg_store:
+        assert _exercise(pg_store) == _exercise(sqlite_store)
+
+
+def test_schema_is_created_once_and_versioned(pg_url: str) -> None:
+    stores = []
+    threads = [threading.Thread(target=lambda: stores.append(PgStore(pg_url))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(stores) == 4
+        versions = stores[0].conn.execute("SELECT version FROM tagfeed_schema ORDER BY version").fetchall()
+        assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_newer_schema_is_refused(pg_url: str) -> None:
+    with PgStore(pg_url) as store:
+        store.conn.execute("INSERT INTO tagfeed_schema VALUES (%s)", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1} is newer"):
+        PgStore(pg_url)
+
+
+def test_unreachable_server_is_a_store_error_without_the_password() -> None:
+    port = _free_port()
+    with pytest.raises(StoreError) as caught:
+        PgStore(f"postgresql://tagfeed:s3cret@127.0.0.1:{port}/db")
+    assert "s3cret" not in str(caught.value) and f"127.0.0.1:{port}" in str(caught.value)
+
+
+def test_sqlite_dialect_runs_the_side_tables_sql(pg_url: str) -> None:
+    with PgStore(pg_url) as store:
+        db = store.db
+        assert isinstance(db, SqliteDialect)
+        db.executescript("CREATE TABLE IF NOT EXISTS side (a TEXT, b INTEGER, c TEXT, PRIMARY KEY (a, b));"
+                         "CREATE TABLE IF NOT EXISTS keyless (a TEXT);")
+        with db:
+            db.executemany("INSERT OR REPLACE INTO side VALUES (?, ?, ?)", [("x", 1, "one"), ("y", 2, "50%")])
+            db.execute("INSERT OR REPLACE INTO side (a, b, c) VALUES (?, ?, ?)", ("x", 1, "uno"))
+        assert db.execute("SELECT a, b, c FROM side WHERE c LIKE '%o' OR b=? ORDER BY a", (2,)).fetchall() == [
+            ("x", 1, "uno"), ("y", 2, "50%")]
+        with pytest.raises(RuntimeError), db:
+            db.execute("INSERT INTO side VALUES (?, ?, ?)", ("z", 3, "rolled back"))
+            raise RuntimeError
+        assert db.execute("SELECT count(*) FROM side").fetchone() == (2,)
+        with pytest.raises(StoreError, match="keyless"):
+            db.execute("INSERT OR REPLACE INTO keyless VALUES (?)", ("a",))
+
+
+def test_build_on_postgresql_writes_the_same_tree_as_on_sqlite(project: Path, pg_url: str) -> None:
+    local = project / "tagfeed.toml"
+    on_pg = project / "pg.toml"
+    on_pg.write_text(local.read_text(encoding="utf-8").replace('output_dir = "output"',
+                                                               f'output_dir = "output-pg"\nstore = "{pg_url}"')
+                     .replace('state_dir = ".tagfeed"', 'state_dir = ".tagfeed-pg"'),
+                     encoding="utf-8")
+    for when in (BUILD_TIME, BUILD_TIME + timedelta(hours=1)):
+        sqlite_report = build(load_config(local, environ={}), now=when)
+        pg_report = build(load_config(on_pg, environ={}), now=when)
+        assert pg_report.summary() == sqlite_report.summary()
+        assert sorted(pg_report.written) == sorted(sqlite_report.written)
+    assert pg_report.written == ()
+    trees = [{p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+             for root in (project / "output", project / "output-pg")]
+    assert trees[0] == trees[1] and len(trees[0]) > 20
+    assert not (project / ".tagfeed-pg" / "tagfeed.sqlite3").exists()
+
+
+def test_store_key_is_checked_and_read_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "tagfeed.toml"
+    path.write_text('[site]\nstore = "mysql://x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="site.store"):
+        load_config(path, environ={})
+    site = load_config(path, environ={"TAGFEED_STORE": "postgresql://u@db.internal/feeds"}).site
+    assert site.store == "postgresql://u@db.internal/feeds"
