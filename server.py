@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import gzip
 import logging
 import os
-import re
 import signal
 import socket
-import stat
 import sys
-import threading
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -29,18 +24,15 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
-from werkzeug.security import safe_join
 
 from tagfeed.config import SITE_SETTINGS, Config, FeedSource
-from tagfeed.errors import TagfeedError
-from tagfeed.httpcache import accepts_gzip, clf_line, conditional, content_type_for, etag_for, gzip_etag
-from tagfeed.pgstore import open_store
-from tagfeed.store import SourceState
+from tagfeed.httpcache import accepts_gzip, clf_line, conditional, gzip_etag
+from tagfeed.health import BuildTracker, read_health
+from tagfeed.tree import Entry, FileCache, resolve
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from tagfeed.pipeline import BuildReport
 
 log = logging.getLogger("tagfeed.server")
 access_log = logging.getLogger("tagfeed.access")
@@ -50,141 +42,6 @@ ALLOW = ", ".join(METHODS)
 ALIASES = {"opml.xml": "feeds.opml"}
 # RFC 5005 archive pages never change their entries (the newest gains one next-archive link, once).
 ARCHIVE_MAX_AGE = 7 * 86400
-_HIDDEN = re.compile(r"(?:^|/)\.|\.tmp$|~$")  # dotfiles and the writer's temp files are not the tree
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One served file: bytes, validators and gzip twin, valid while its stat keys hold."""
-
-    key: tuple[int, int]
-    gz_key: tuple[int, int] | None
-    body: bytes
-    etag: str
-    gz_body: bytes | None
-    last_modified: datetime
-    content_type: str
-
-
-def _stat_key(st: os.stat_result) -> tuple[int, int]:
-    return (st.st_mtime_ns, st.st_size)
-
-
-def _gz_stat_key(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path + ".gz", follow_symlinks=False)
-    except OSError:
-        return None
-    return _stat_key(st) if stat.S_ISREG(st.st_mode) else None
-
-
-def _read(path: str) -> tuple[bytes, os.stat_result]:
-    """Bytes and stat of one open file, so the two always describe the same version."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read(), os.fstat(handle.fileno())
-
-
-def _load(path: str) -> Entry:
-    body, st = _read(path)
-    gz_body: bytes | None = None
-    gz_key: tuple[int, int] | None = None
-    try:
-        gz_body, gz_st = _read(path + ".gz")
-        gz_key = _stat_key(gz_st)
-        gz_body = gz_body if gzip.decompress(gz_body) == body else None  # never a stale twin
-    except (OSError, EOFError):
-        gz_body = None
-    modified = datetime.fromtimestamp(st.st_mtime_ns / 1e9, timezone.utc)
-    return Entry(_stat_key(st), gz_key, body, etag_for(body), gz_body, modified, content_type_for(path))
-
-
-class FileCache:
-    """Bytes and ETags keyed by (path, mtime_ns, size): repeated polls stat, never re-hash."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, Entry] = {}
-        self._lock = threading.Lock()
-
-    def get(self, path: str) -> Entry | None:
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            return None
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        with self._lock:
-            entry = self._entries.get(path)
-        if entry and entry.key == _stat_key(st) and entry.gz_key == _gz_stat_key(path):
-            return entry
-        try:
-            entry = _load(path)
-        except OSError:
-            return None
-        with self._lock:
-            self._entries[path] = entry
-        return entry
-
-
-def resolve(root: str, url_path: str) -> str | None:
-    """The real path of ``url_path`` inside ``root`` (a realpath), or None for anything else."""
-    if "\x00" in url_path or "\\" in url_path or url_path.endswith("/") or _HIDDEN.search(url_path):
-        return None
-    joined = safe_join(root, url_path)
-    if joined is None:
-        return None
-    real = os.path.realpath(joined)
-    if not real.startswith(root + os.sep) or _HIDDEN.search(os.path.relpath(real, root)):
-        return None
-    return real
-
-
-class BuildTracker:
-    """The outcome of the last build this process ran, for /healthz; replaced whole, never mutated."""
-
-    last: dict[str, Any] | None = None
-
-    def succeeded(self, report: BuildReport) -> None:
-        self.last = {"at": report.started.isoformat(), "ok": True, "summary": report.summary(),
-                     "errors": list(report.errors), "warnings": list(report.warnings)}
-
-    def failed(self, error: BaseException) -> None:
-        self.last = {"at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), "ok": False,
-                     "summary": None, "errors": [f"{type(error).__name__}: {error}"]}
-
-
-_SOURCE_FIELDS = ("name", "kind", "state", "last_error", "last_ok", "next_fetch", "error_count", "article_count")
-
-
-def _source_json(state: SourceState) -> dict[str, Any]:
-    values = {key: getattr(state, key) for key in _SOURCE_FIELDS}
-    return {key: v.isoformat() if isinstance(v, datetime) else v for key, v in values.items()}
-
-
-def health_status(last_build: str | None, errors: int, articles: int, sources: list[SourceState],
-                  published: bool, build: dict[str, Any] | None) -> str:
-    """failing (503): nothing useful is served; degraded: served, but something failed; else ok."""
-    all_failed = errors > 0 and articles == 0 and not any(s.state == "ok" for s in sources)
-    if last_build is None or not published or all_failed:
-        return "failing"
-    if errors or (build and not build["ok"]) or any(s.state != "ok" for s in sources):
-        return "degraded"
-    return "ok"
-
-
-def read_health(config: Config, tracker: BuildTracker) -> dict[str, Any]:
-    build = tracker.last
-    published = (config.site.output_dir / "index.html").is_file()
-    try:
-        with open_store(config.site) as store:
-            last_build, errors = store.get_meta("last_build"), int(store.get_meta("last_build_errors") or 0)
-            sources, articles = store.sources(), store.count_articles()
-    except (TagfeedError, ValueError) as exc:
-        return {"status": "failing", "last_build": None, "last_build_errors": None, "sources": [],
-                "build": build, "error": str(exc)}
-    return {"status": health_status(last_build, errors, articles, sources, published, build),
-            "last_build": last_build, "last_build_errors": errors, "articles": articles,
-            "sources": [_source_json(s) for s in sources], "build": build}
 
 
 def _file_response(entry: Entry, max_age: int) -> Response:

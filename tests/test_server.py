@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from werkzeug.http import http_date
 
 import server
+from tagfeed.health import health_status
 from tagfeed.config import load_config
 from tagfeed.store import SourceState
 
@@ -318,7 +319,7 @@ HEALTH_CASES = [
                          [c[1:] for c in HEALTH_CASES], ids=[c[0] for c in HEALTH_CASES])
 def test_health_status(last: str | None, errors: int, articles: int, sources: list[SourceState],
                        published: bool, expected: str) -> None:
-    assert server.health_status(last, errors, articles, sources, published, None) == expected
+    assert health_status(last, errors, articles, sources, published, None) == expected
 
 
 def test_base_url_follows_the_served_address_unless_set(tmp_path: Path) -> None:
