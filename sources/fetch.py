@@ -14,6 +14,7 @@ import random
 import time
 import zlib
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -22,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from sources.schedule import polite_interval
 from tagfeed.errors import FetchError
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -113,10 +115,15 @@ def backoff(failures: int, every: int, rng: random.Random) -> timedelta:
 
 
 def next_fetch(state: _Failures, outcome: Outcome, now: datetime, rng: random.Random, *,
-               every: int, retry_after: str | None = None) -> datetime:
-    """When to poll next. ``state`` is the source before this poll (its failure count)."""
+               every: int, retry_after: str | None = None, headers: Mapping[str, str] | None = None,
+               ttl: int | None = None) -> datetime:
+    """When to poll next. ``state`` is the source before this poll (its failure count).
+
+    After an answer, ``every`` stretched by the response's freshness and the
+    feed's ``ttl`` (``sources.schedule``); after a failure, Retry-After or backoff.
+    """
     if outcome in (Outcome.OK, Outcome.NOT_MODIFIED):
-        return now + timedelta(seconds=every)
+        return now + polite_interval(every, headers or {}, now, ttl=ttl)
     if outcome is Outcome.GONE:
         return NEVER
     if outcome is Outcome.RETRY_AFTER:
@@ -190,24 +197,30 @@ def _location(url: str, response: httpx.Response) -> str:
 def fetch(url: str, *, user_agent: str, etag: str | None = None, last_modified: str | None = None,
           max_bytes: int = MAX_BYTES, connect_timeout: float = CONNECT_TIMEOUT,
           total_timeout: float = TOTAL_TIMEOUT, max_redirects: int = MAX_REDIRECTS,
-          clock: Callable[[], float] = time.monotonic) -> FetchResult:
+          clock: Callable[[], float] = time.monotonic,
+          gate: Callable[[str], AbstractContextManager[None]] | None = None) -> FetchResult:
     """One conditional GET of ``url``; network failures raise ``FetchError``.
+
+    ``gate(url)`` is held around each hop (``sources.hostgate``: one request
+    at a time per host, with a gap); a redirect to another host takes its turn there.
 
     HTTP errors (4xx/5xx) come back as a result with their ``Outcome`` so the
     caller can schedule by them. Each socket read waits at most what is left
     of the total deadline at the start of the hop, and the deadline is checked
     after every chunk, so neither a stalled nor a trickling server holds us.
     """
-    deadline = clock() + total_timeout
+    deadline: float | None = None  # starts with the first request, not with the wait for the host
     headers = _request_headers(user_agent, etag, last_modified)
     seen = {url}
     permanent: str | None = None
     temporary = False
     with httpx.Client(headers=headers, follow_redirects=False) as client:
         for _ in range(max_redirects + 1):
-            remaining = max(deadline - clock(), 0.001)
-            timeout = httpx.Timeout(remaining, connect=min(connect_timeout, remaining))
-            result = _one_hop(client, url, timeout, max_bytes, deadline, clock)
+            with gate(url) if gate else nullcontext():
+                deadline = clock() + total_timeout if deadline is None else deadline
+                remaining = max(deadline - clock(), 0.001)
+                timeout = httpx.Timeout(remaining, connect=min(connect_timeout, remaining))
+                result = _one_hop(client, url, timeout, max_bytes, deadline, clock)
             if result.outcome not in (Outcome.MOVED, Outcome.REDIRECT):
                 return _with_permanent(result, permanent)
             target = result.headers["location"]

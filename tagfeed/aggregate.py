@@ -18,7 +18,9 @@ from datetime import datetime
 
 from sources.feed import parse_feed
 from sources.fetch import CONNECT_TIMEOUT, NEVER, TOTAL_TIMEOUT, FetchResult, Outcome, fetch, next_fetch
+from sources.hostgate import DEFAULT_GAP, HOSTS, HostGate
 from sources.model import Article
+from sources.schedule import feed_ttl
 from tagfeed import __version__
 from tagfeed.config import FeedSource
 from tagfeed.errors import FeedError, FetchError
@@ -59,15 +61,21 @@ def is_due(state: SourceState | None, now: datetime, *, fetch_all: bool = False)
 def next_state(old: SourceState, outcome: Outcome, now: datetime, rng: random.Random, *, every: int,
                result: FetchResult | None = None, error: str | None = None,
                count: int | None = None) -> SourceState:
-    """The source's state after one poll. ``error`` is set for every failure, HTTP or not."""
+    """The source's state after one poll. ``error`` is set for every failure, HTTP or not.
+
+    Validators are taken from every answer, a 304 included; the RSS ``<ttl>``
+    of a body is kept so a later 304 is scheduled by it too.
+    """
     retry = result.headers.get("retry-after") if result else None
-    when = next_fetch(old, outcome, now, rng, every=every, retry_after=retry)
+    ttl = feed_ttl(result.body) if result is not None and result.body else old.ttl
+    when = next_fetch(old, outcome, now, rng, every=every, retry_after=retry,
+                      headers=result.headers if result else None, ttl=ttl)
     state = dataclasses.replace(old, last_attempt=now, next_fetch=when, retry_after=None)
     if result is not None and result.permanent_url:
         state = dataclasses.replace(state, url=result.permanent_url)
     if error is None:
         return dataclasses.replace(
-            state, state="ok", last_error=None, last_ok=now, error_count=0,
+            state, state="ok", last_error=None, last_ok=now, error_count=0, ttl=ttl,
             article_count=old.article_count if count is None else count,
             etag=(result.etag if result else None) or state.etag,
             last_modified=(result.last_modified if result else None) or state.last_modified)
@@ -82,12 +90,15 @@ class Aggregator:
     """One build's polling: the store, the clock, the user agent and a link index shared by sources."""
 
     def __init__(self, store: Store, now: datetime, *, base_url: str, fetch_all: bool = False,
-                 connect_timeout: float = CONNECT_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT) -> None:
+                 connect_timeout: float = CONNECT_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
+                 host_gap: float = DEFAULT_GAP, gate: HostGate = HOSTS) -> None:
         self.store = store
         self.now = now
         self.user_agent = user_agent(base_url)
         self.fetch_all = fetch_all
         self.timeouts = (connect_timeout, total_timeout)
+        self.host_gap = host_gap
+        self.gate = gate  # process-wide by default: concurrent builds take turns per host
         self._links: dict[str, str] | None = None
 
     def poll(self, source: FeedSource) -> Poll:
@@ -102,7 +113,8 @@ class Aggregator:
         try:
             result = fetch(url, user_agent=self.user_agent, etag=old.etag, last_modified=old.last_modified,
                            max_bytes=source.max_bytes, connect_timeout=self.timeouts[0],
-                           total_timeout=self.timeouts[1])
+                           total_timeout=self.timeouts[1],
+                           gate=lambda hop: self.gate.turn(hop, self.host_gap))
         except FetchError as exc:
             return self._failed(old, Outcome.ERROR, rng, source, str(exc))
         if result.permanent_url:

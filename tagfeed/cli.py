@@ -20,6 +20,8 @@ from sources.tagpage import read_tagpage
 from tagfeed import __version__
 from tagfeed.config import Config, load_config
 from tagfeed.errors import TagfeedError
+from tagfeed.explain import explain as explain_target
+from tagfeed.pgstore import open_store
 from tagfeed.pipeline import build as run_build
 from tagfeed.subscriptions import import_opml as import_subscriptions
 
@@ -138,3 +140,23 @@ def import_opml(opml_file: Path, config_path: Path) -> None:
     for url in report.skipped:
         click.echo(f"skipped {url} (already configured or not an http(s) URL)", err=True)
     click.echo(f"{len(report.added)} feeds added to {config_path}, {len(report.skipped)} skipped")
+
+
+@main.command()
+@click.argument("target")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="tagfeed.toml to use.")
+def explain(target: str, config_path: Path | None) -> None:
+    """Say why an article or a source is where it is.
+
+    TARGET is an article's id, title, link or page (articles/<hex>.html), a
+    tag-page dump's path or a feed's URL.
+    """
+    config = _load(config_path)
+    try:
+        with open_store(config.site) as store:
+            lines = explain_target(config, store, target, cwd=Path.cwd())
+    except TagfeedError as exc:
+        _fail(exc)
+        raise SystemExit(1) from None
+    for line in lines:
+        click.echo(line)

@@ -30,6 +30,7 @@ SITE_SETTINGS: dict[str, tuple[Any, str]] = {
     "websub_hub": ("", "WebSub hub URL to announce in every feed and ping after a build; empty = off"),
     "s3_endpoint_url": ("", "endpoint of an S3-compatible store (MinIO, Ceph, R2) for s3:// output; empty = AWS"),
     "store": ("", "postgresql://user:password@host/db for state shared by several machines; empty = SQLite in state_dir"),
+    "host_gap": (1, "seconds between two requests to one upstream host (one request at a time per host)"),
 }
 SCHEDULE_SETTINGS: dict[str, tuple[Any, str]] = {
     "build_every": ("15m", "how often `serve` rebuilds the feeds"),
@@ -53,6 +54,7 @@ class SiteConfig:
     websub_hub: str = ""
     s3_endpoint_url: str = ""
     store: str = ""  # a postgresql:// URL (tagfeed/pgstore.py), or "" for SQLite in state_dir
+    host_gap: int = 1  # seconds between requests to one upstream host (sources/hostgate.py)
     # "s3://bucket/prefix" when output_dir names an object store (tagfeed.publish); output_dir
     # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
     output_url: str = ""
@@ -128,6 +130,8 @@ def _parse_site(table: Mapping[str, Any], root: Path) -> SiteConfig:
         values["base_url"] += "/"
     if values["max_items"] < 1:
         raise ConfigError("site.max_items", "must be at least 1")
+    if values["host_gap"] < 0:
+        raise ConfigError("site.host_gap", "must be 0 or more seconds")
     if values["archive_page_size"] < 1:
         raise ConfigError("site.archive_page_size", "must be at least 1")
     if values["websub_hub"] and urlsplit(values["websub_hub"]).scheme not in ("http", "https"):

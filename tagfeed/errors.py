@@ -12,6 +12,7 @@ message from its fields, so every message names the file, URL or key::
      │    ├── FetchError(url, reason)
      │    └── FeedError(url, reason)
      ├── StoreError(reason)
+     ├── ExplainError(target, reason)  ``tagfeed explain`` knows no such article or source
      ├── RenderError(what, reason)   an article or tag cannot be rendered (a bug upstream)
      └── OutputError(path, reason)   a file of the output tree cannot be written there
 """
@@ -68,6 +69,13 @@ class StoreError(TagfeedError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"store: {reason}")
+
+
+class ExplainError(TagfeedError):
+    def __init__(self, target: str, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"explain: {target}: {reason}")
 
 
 class RenderError(TagfeedError):

@@ -60,6 +60,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         retry_after TIMESTAMPTZ
     );
     """,
+    "ALTER TABLE sources ADD COLUMN ttl INTEGER;",  # SourceState.ttl: a feed's RSS <ttl>, minutes
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

@@ -209,7 +209,8 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
     ingest = _Ingest()
     with build_lock(config.site.state_dir), open_store(config.site) as store:
         sweep_temp_files(config.site.output_dir)
-        aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all)
+        aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all,
+                                host_gap=config.site.host_gap)
         for source in config.sources:
             say(f"reading {source.name}")
             if isinstance(source, TagPageSource):

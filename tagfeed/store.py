@@ -43,9 +43,11 @@ CREATE TABLE IF NOT EXISTS sources (
     url TEXT,
     etag TEXT,
     last_modified TEXT,
-    retry_after TEXT
+    retry_after TEXT,
+    ttl INTEGER
 );
 """
+_ADDED_COLUMNS = {"sources": (("ttl", "INTEGER"),)}  # columns newer than a store file may be
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class SourceState:
     etag: str | None = None
     last_modified: str | None = None
     retry_after: datetime | None = None
+    ttl: int | None = None  # the feed's RSS <ttl> in minutes, kept for polls answered 304
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -111,6 +114,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+            self._add_columns()
             self._check_version()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: {exc}") from None
@@ -118,6 +122,14 @@ class Store:
     @classmethod
     def open(cls, state_dir: Path) -> Store:
         return cls(Path(state_dir) / "tagfeed.sqlite3")
+
+    def _add_columns(self) -> None:
+        """Columns added since a store file was made (SQLite has no ADD COLUMN IF NOT EXISTS)."""
+        for table, columns in _ADDED_COLUMNS.items():
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def _check_version(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()

@@ -161,7 +161,7 @@ import http.client as _http_client
 import signal as _signal
 import socket as _socket
 import time as _time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -334,3 +334,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server.stop()
 
 # --- end of the server block -------------------------------------------------
+
+
+# --- politeness block (sources/hostgate.py) ----------------------------------
+# Builds take turns per upstream host with a real 1 s gap (site.host_gap). Tests
+# of other features poll many feeds on 127.0.0.1, so the process-wide gate keeps
+# its lock and bookkeeping but does not really sleep; tests of the gap itself
+# (tests/test_hostgate.py) use their own HostGate with a real or fake clock.
+
+@pytest.fixture(autouse=True)
+def _no_real_host_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sources.hostgate import HOSTS
+
+    monkeypatch.setattr(HOSTS, "sleep", lambda seconds: None)
+
+# --- end of the politeness block ----------------------------------------------

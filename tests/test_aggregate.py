@@ -291,3 +291,113 @@ def test_one_entry_in_two_feeds_is_one_article_with_both_tags(project: Path, htt
     for article in by_title.values():  # one shared by link + guid, one by link under another id
         assert {"feed-a", "feed-b"} <= {t.slug for t in article.tags}
     assert by_title["Putin speaks"].id == "https://rss2.example.org/news/putin"  # feed A came first
+
+
+# -- politeness kept across restarts (issue 7.5) --------------------------------
+def test_a_restart_polls_nothing_that_is_not_due(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/a").respond_with_handler(_conditional_feed)
+    httpserver.expect_request("/busy").respond_with_data("", status=429, headers={"Retry-After": "3600"})
+    feed = FeedSource(url=httpserver.url_for("/a"), every=1800)
+    busy = FeedSource(url=httpserver.url_for("/busy"), every=60)
+    with Store.open(tmp_path / "state") as first:
+        _poll(first, feed, T0)
+        _poll(first, busy, T0)
+    for minutes in (1, 29):  # a new process: a new store object and a new aggregator, same file
+        with Store.open(tmp_path / "state") as again:
+            later = T0 + timedelta(minutes=minutes)
+            assert _poll(again, feed, later) == Poll() and _poll(again, busy, later, fetch_all=True) == Poll()
+    assert len(_requests(httpserver, "/a")) == 1 and len(_requests(httpserver, "/busy")) == 1
+    with Store.open(tmp_path / "state") as again:
+        assert _poll(again, feed, T0 + timedelta(minutes=30)).polled
+        assert _poll(again, busy, T0 + timedelta(minutes=59), fetch_all=True) == Poll()  # Retry-After holds
+        assert _poll(again, busy, T0 + timedelta(minutes=60)).polled
+    assert len(_requests(httpserver, "/a")) == 2 and len(_requests(httpserver, "/busy")) == 2
+
+
+def test_a_304_with_new_validators_stores_them(httpserver: HTTPServer, store: Store) -> None:
+    httpserver.expect_ordered_request("/feed").respond_with_data(RSS, headers=VALIDATORS)
+    new = {"ETag": '"rev-2"'}  # (werkzeug drops Last-Modified from a 304; RFC 9110 §15.4.5 lets it)
+    httpserver.expect_ordered_request("/feed").respond_with_data("", status=304, headers=new)
+    httpserver.expect_ordered_request("/feed").respond_with_data("", status=304)
+    source = FeedSource(url=httpserver.url_for("/feed"), every=60)
+    _poll(store, source, T0)
+    assert _poll(store, source, T0 + timedelta(minutes=1)) == Poll(polled=True)
+    state = store.get_source(source.url)
+    assert state is not None and (state.etag, state.last_modified) == (new["ETag"], VALIDATORS["Last-Modified"])
+    _poll(store, source, T0 + timedelta(minutes=2))  # a 304 that names none keeps what we have
+    assert _requests(httpserver, "/feed")[2].headers["If-None-Match"] == new["ETag"]
+    state = store.get_source(source.url)
+    assert state is not None and state.etag == new["ETag"]
+
+
+def test_an_unchanged_body_with_new_validators_stores_them(httpserver: HTTPServer, store: Store) -> None:
+    httpserver.expect_ordered_request("/feed").respond_with_data(RSS, headers=VALIDATORS)
+    renamed = {"ETag": '"rev-2"', "Last-Modified": "Wed, 01 May 2024 11:00:00 GMT"}
+    httpserver.expect_ordered_request("/feed").respond_with_data(RSS, headers=renamed)
+    source = FeedSource(url=httpserver.url_for("/feed"), every=60)
+    first = _poll(store, source, T0)
+    second = _poll(store, source, T0 + timedelta(minutes=1))
+    assert first.articles == second.articles
+    state = store.get_source(source.url)
+    assert state is not None and (state.etag, state.last_modified) == (renamed["ETag"], renamed["Last-Modified"])
+
+
+def test_cache_control_and_ttl_stretch_the_next_fetch_even_after_a_304(httpserver: HTTPServer,
+                                                                        store: Store) -> None:
+    with_ttl = RSS.replace(b"<description>News</description>", b"<description>News</description><ttl>90</ttl>")
+    httpserver.expect_ordered_request("/feed").respond_with_data(
+        with_ttl, headers={**VALIDATORS, "Cache-Control": "max-age=3600"})
+    httpserver.expect_ordered_request("/feed").respond_with_data("", status=304)
+    httpserver.expect_ordered_request("/feed").respond_with_data(
+        "", status=304, headers={"Cache-Control": "max-age=31536000"})
+    source = FeedSource(url=httpserver.url_for("/feed"), every=600)
+    _poll(store, source, T0)
+    state = store.get_source(source.url)
+    assert state is not None and state.ttl == 90 and state.next_fetch == T0 + timedelta(minutes=90)
+    assert _poll(store, source, T0 + timedelta(minutes=89)) == Poll()
+    later = T0 + timedelta(minutes=90)
+    assert _poll(store, source, later).polled  # 304: the stored <ttl> still counts
+    state = store.get_source(source.url)
+    assert state is not None and state.ttl == 90 and state.next_fetch == later + timedelta(minutes=90)
+    last = later + timedelta(minutes=90)
+    _poll(store, source, last)  # a year's max-age is clamped to a day
+    state = store.get_source(source.url)
+    assert state is not None and state.next_fetch == last + timedelta(hours=24)
+
+
+def test_a_failing_source_is_never_given_up_on(httpserver: HTTPServer, store: Store) -> None:
+    """No "stop after N errors": it backs off to the 24 h cap and keeps trying and reporting."""
+    httpserver.expect_request("/broken").respond_with_data("oops", status=500)
+    source = FeedSource(url=httpserver.url_for("/broken"), every=600)
+    now = T0
+    waits = []
+    for n in range(1, 41):
+        poll = _poll(store, source, now)
+        assert poll.polled and poll.error is not None and "500" in poll.error
+        state = store.get_source(source.url)
+        assert state is not None and state.state == "error" and state.error_count == n
+        assert state.next_fetch is not None and state.next_fetch < NEVER
+        waits.append(state.next_fetch - now)
+        now = state.next_fetch
+    assert len(_requests(httpserver, "/broken")) == 40
+    assert max(waits) <= timedelta(hours=24) and min(waits[-10:]) >= timedelta(hours=18)  # jitter: 75-100 %
+    httpserver.clear()
+    httpserver.expect_request("/broken").respond_with_data(RSS)
+    assert len(_poll(store, source, now).articles) == 3
+    state = store.get_source(source.url)
+    assert state is not None and (state.state, state.error_count) == ("ok", 0)
+
+
+def test_site_host_gap_reaches_the_gate(project: Path, httpserver: HTTPServer,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sources.hostgate import HOSTS
+
+    turns: list[tuple[str, float]] = []
+    real_turn = HOSTS.turn
+    monkeypatch.setattr(HOSTS, "turn", lambda url, gap: turns.append((url, gap)) or real_turn(url, gap))
+    httpserver.expect_request("/rss").respond_with_data(RSS)
+    toml = project / "tagfeed.toml"
+    toml.write_text(toml.read_text("utf-8").replace("[site]\n", "[site]\nhost_gap = 3\n"), "utf-8")
+    _add_feed(project, httpserver.url_for("/rss"))
+    build(load_config(toml, environ={}), now=T0)
+    assert turns == [(httpserver.url_for("/rss"), 3)]

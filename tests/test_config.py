@@ -76,3 +76,15 @@ def test_load_config_bad_files(tmp_path: Path) -> None:
 def test_bundled_default_publishes_the_seeds() -> None:
     config = load_config(Path(__file__).parent.parent / "tagfeed.toml", environ={})
     assert isinstance(config.sources[0], TagPageSource) and config.sources[0].paths == ("seeds/*.txt",)
+
+
+def test_host_gap(tmp_path: Path) -> None:
+    assert parse_config({}, root=tmp_path).site.host_gap == 1
+    assert parse_config({"site": {"host_gap": 0}}, root=tmp_path).site.host_gap == 0
+    for bad in (-1, "1s", 1.5):
+        with pytest.raises(ConfigError) as caught:
+            parse_config({"site": {"host_gap": bad}}, root=tmp_path)
+        assert caught.value.key == "site.host_gap"
+    env = {"TAGFEED_HOST_GAP": "5"}
+    (tmp_path / "tagfeed.toml").write_text("", encoding="utf-8")
+    assert load_config(tmp_path / "tagfeed.toml", environ=env).site.host_gap == 5
