@@ -23,6 +23,7 @@ from tagfeed.errors import TagfeedError
 from tagfeed.explain import explain as explain_target
 from tagfeed.pgstore import open_store
 from tagfeed.pipeline import build as run_build
+from tagfeed.progress import TerminalProgress
 from tagfeed.subscriptions import import_opml as import_subscriptions
 
 
@@ -92,11 +93,14 @@ def build(config_path: Path | None, strict: bool, fetch_all: bool) -> None:
     # errors are echoed below, once (a NullHandler also keeps logging's last resort quiet)
     logging.getLogger("tagfeed.build").handlers[:] = [logging.NullHandler()]
     logging.getLogger("tagfeed.build").propagate = False
+    progress = TerminalProgress()
     try:
-        report = run_build(config, progress=lambda m: click.echo(m, err=True), fetch_all=fetch_all)
+        report = run_build(config, progress=progress, fetch_all=fetch_all)
     except TagfeedError as exc:
+        progress.close()
         _fail(exc)
         raise SystemExit(1) from None
+    progress.close()
     for error in report.errors:
         click.echo(f"tagfeed: error: {error}", err=True)
     for warning in report.warnings:

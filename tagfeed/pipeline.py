@@ -13,12 +13,12 @@ import fcntl
 import glob
 import itertools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from feeds.site import render_site
+from feeds.site import File, render_site
 from feeds.urls import Urls
 from feeds.write import sweep_temp_files
 from sources.model import Article, merge
@@ -35,7 +35,9 @@ from tagfeed.store import SourceState, Store, content_hash
 from tagfeed.websub import changed_feed_urls, ping_hub
 
 log = logging.getLogger("tagfeed.build")
-Progress = Callable[[str], None]
+# progress(stage, done, total): "reading" counts sources, "writing" counts files rendered
+# (total is an estimate: groups whose inputs did not change are skipped, not rendered).
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,21 +207,21 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
     not due yet (never one that is gone, in backoff or under Retry-After).
     """
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    say = progress or (lambda message: None)
+    say = progress or (lambda stage, done, total: None)
     ingest = _Ingest()
     with build_lock(config.site.state_dir), open_store(config.site) as store:
         sweep_temp_files(config.site.output_dir)
         aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all,
                                 host_gap=config.site.host_gap)
-        for source in config.sources:
-            say(f"reading {source.name}")
+        for done, source in enumerate(config.sources):
+            say("reading", done, len(config.sources))
             if isinstance(source, TagPageSource):
                 _ingest_tagpages(source, store, ingest, now)
             elif isinstance(source, FeedSource):
                 _ingest_feed(source, aggregator, ingest)
         new = settle(store, ingest.articles, now)
         articles = list(store.articles())
-        say(f"rendering {len(articles)} articles")
+        say("reading", len(config.sources), len(config.sources))
         urls = Urls(config.site.base_url)
         archives = plan_archives(store, articles, config.site.max_items, config.site.archive_page_size)
         sources, status = site_health(store, config.site.title, urls, now,
@@ -229,7 +231,8 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         files = render_site(config.site.title, urls, articles, config.site.max_items, archives=archives,
                             fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None)
         # a local directory or s3://bucket/prefix (tagfeed/publish.py)
-        report = open_publisher(config.site, store).publish_tree(itertools.chain(files, [status]))
+        files = _counted(itertools.chain(files, [status]), say, estimate_files(articles))
+        report = open_publisher(config.site, store).publish_tree(files)
         outputs.commit()
         store.set_meta("last_build", now.isoformat())
         store.set_meta("last_build_errors", str(len(ingest.errors)))
@@ -242,6 +245,20 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         written=tuple(report.written), unchanged=report.unchanged + outputs.skipped_files,
         errors=tuple(ingest.errors), warnings=tuple(ingest.warnings),
     )
+
+
+def estimate_files(articles: list[Article]) -> int:
+    """Files a full render writes: a page per article, four files per tag, and the site's own."""
+    tags = {t.slug for a in articles for t in a.tags}
+    return len(articles) + 4 * len(tags) + 8
+
+
+def _counted(files: Iterable[File], say: Progress, total: int) -> Iterator[File]:
+    done = 0
+    for item in files:
+        yield item
+        done += 1
+        say("writing", done, total)
 
 
 def _ingest_feed(source: FeedSource, aggregator: Aggregator, ingest: _Ingest) -> None:
