@@ -18,9 +18,10 @@ import click
 from sources.model import Article
 from sources.tagpage import read_tagpage
 from tagfeed import __version__
-from tagfeed.config import Config, load_config
-from tagfeed.errors import TagfeedError
+from tagfeed.config import Config, load_config, parse_duration
+from tagfeed.errors import ConfigError, TagfeedError
 from tagfeed.explain import explain as explain_target
+from tagfeed.explain_text import render_lines
 from tagfeed.pgstore import open_store
 from tagfeed.pipeline import build as run_build
 from tagfeed.progress import TerminalProgress
@@ -128,6 +129,28 @@ def serve(config_path: Path | None, host: str, port: int, no_schedule: bool) -> 
         raise SystemExit(1) from None
 
 
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="tagfeed.toml to use.")
+@click.option("--name", help="This worker's name in the leases table (default: host:pid).")
+@click.option("--lease", default="5m", show_default=True,
+              help="How long a claimed feed stays this worker's; a dead worker's feeds move on after it.")
+@click.option("--tick", default=1.0, show_default=True, type=click.FloatRange(0.05),
+              help="Seconds between rounds when no feed is due.")
+@click.option("--batch", default=10, show_default=True, type=click.IntRange(1), help="Feeds claimed per round.")
+def work(config_path: Path | None, name: str | None, lease: str, tick: float, batch: int) -> None:
+    """Poll external feeds and build, as one of several workers sharing a PostgreSQL store."""
+    from tagfeed.worker import WorkerOptions, default_owner, run_worker
+
+    config = _load(config_path)
+    try:
+        options = WorkerOptions(owner=name or default_owner(), lease=parse_duration(lease, "--lease"),
+                                tick=tick, batch=batch)
+        run_worker(config, options)
+    except TagfeedError as exc:
+        _fail(exc)
+        raise SystemExit(2 if isinstance(exc, ConfigError) else 1) from None
+
+
 @main.command("import-opml")
 @click.argument("opml_file", type=click.Path(path_type=Path))
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("tagfeed.toml"),
@@ -149,7 +172,8 @@ def import_opml(opml_file: Path, config_path: Path) -> None:
 @main.command()
 @click.argument("target")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="tagfeed.toml to use.")
-def explain(target: str, config_path: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with the same facts, for scripts.")
+def explain(target: str, config_path: Path | None, as_json: bool) -> None:
     """Say why an article or a source is where it is.
 
     TARGET is an article's id, title, link or page (articles/<hex>.html), a
@@ -158,9 +182,12 @@ def explain(target: str, config_path: Path | None) -> None:
     config = _load(config_path)
     try:
         with open_store(config.site) as store:
-            lines = explain_target(config, store, target, cwd=Path.cwd())
+            facts = explain_target(config, store, target, cwd=Path.cwd())
     except TagfeedError as exc:
         _fail(exc)
         raise SystemExit(1) from None
-    for line in lines:
+    if as_json:
+        click.echo(json.dumps(facts, ensure_ascii=False, indent=2))
+        return
+    for line in render_lines(facts):
         click.echo(line)

@@ -1,18 +1,22 @@
 """``tagfeed explain``: why an article or a source is where it is, told from the store and the config.
 
-It only reads: the store (articles, source states, archive pages) and the
-config (``max_items``, each feed's ``every``). It never fetches, never
-touches the output tree and prints nothing: ``explain`` returns plain lines
-for ``cli`` to show. Each "why" is worded by a small pure function
-(``id_origin``, ``content_rule``, ``next_fetch_reason``).
+It only reads: the store (articles, provenance, source states, archive
+pages; an older store gains the empty side tables, nothing more) and the
+config (``max_items``, each feed's ``every``). It never
+fetches, never touches the output tree and prints nothing: ``explain``
+returns the facts as JSON-ready data (``--json`` prints them as they are,
+``tagfeed.explain_text`` words them as lines). Each "why" is worded by a
+small pure function (``id_origin``, ``content_rule``, ``next_fetch_reason``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from feeds.channel import sort_articles
 from feeds.urls import FORMATS, Urls
@@ -23,8 +27,10 @@ from tagfeed.archive import archive_of
 from tagfeed.config import Config, FeedSource
 from tagfeed.errors import ExplainError
 from tagfeed.health import display_name
+from tagfeed.provenance import Sighting, contributed, sighting_of, sightings_for
 from tagfeed.store import SourceState, Store
 
+Facts = dict[str, Any]
 _ARTICLE_PAGE = re.compile(r"(?:^|/)articles/([0-9a-f]{32})\.html$")
 _STATES = {
     "ok": "ok",
@@ -36,14 +42,14 @@ _STATES = {
 }
 
 
-def explain(config: Config, store: Store, target: str, *, cwd: Path) -> list[str]:
-    """Lines about ``target``: a source (feed URL, dump path) or an article (id, title, link, page)."""
+def explain(config: Config, store: Store, target: str, *, cwd: Path) -> Facts:
+    """Facts about ``target``: a source (feed URL, dump path) or an article (id, title, link, page)."""
     state = find_source(config, store, target, cwd)
     if state is not None:
-        return source_lines(config, store, state)
+        return source_facts(config, store, state)
     article = find_article(store, target)
     if article is not None:
-        return article_lines(config, store, article)
+        return article_facts(config, store, article)
     raise ExplainError(target, "no article (id, title, link, articles/<hex>.html) or source "
                                "(feed URL, tag-page dump) by that name in the store; has a build run?")
 
@@ -89,57 +95,98 @@ def find_article(store: Store, target: str) -> Article | None:
 
 
 # -- articles -------------------------------------------------------------------
-def id_origin(article: Article) -> str:
+def id_key(article: Article) -> str:
     """Which key produced the id (sources/model.py article_id, sources/feed.py _entry_id)."""
     if article.id == article_id(article.title):
-        return (f'uuid5 of its normalized title "{normalize_title(article.title)}" '
-                "(tag pages: one headline on any page is one article)")
+        return "title"
     if article.link and article.id == uuid_urn("link:" + article.link):
-        return f"uuid5 of its link {article.link} (the entry had no absolute id)"
+        return "link"
     if not article.id.startswith("urn:uuid:"):
-        return "the upstream entry's own id (an absolute IRI), kept as is"
-    return "uuid5 of the entry's feed-local guid, or of its title and date (it had no absolute id nor link)"
+        return "upstream-id"
+    return "guid-or-title-date"
 
 
-def content_rule(article: Article) -> str:
-    kind = "a teaser (cut short at the source)" if article.truncated else "the full text"
+def id_origin(article: Article) -> str:
+    return {
+        "title": f'uuid5 of its normalized title "{normalize_title(article.title)}" '
+                 "(tag pages: one headline on any page is one article)",
+        "link": f"uuid5 of its link {article.link} (the entry had no absolute id)",
+        "upstream-id": "the upstream entry's own id (an absolute IRI), kept as is",
+        "guid-or-title-date": "uuid5 of the entry's feed-local guid, or of its title and date "
+                              "(it had no absolute id nor link)",
+    }[id_key(article)]
+
+
+def _text(sighting: Sighting) -> str:
+    return "a teaser, cut short at the source" if sighting.truncated else "the full text"
+
+
+def content_rule(article: Article, sightings: Sequence[Sighting], root: Path | None = None) -> Facts:
+    """Which source's text is published and which rule of reconcile()/merge() chose it."""
+    name = display_name(article.source or "unknown", root)
+    won = next((s for s in sightings if s.source == article.source), sighting_of(article))
+    others = [s for s in sightings if s.source != article.source]
     where = "sanitized upstream HTML" if article.content_html else "the tag page's paragraphs"
-    return (f"{kind}, {where}; from the same source the newest text wins, "
-            "from another source the fuller one")
+    kept = f"{_text(won)} ({won.chars} characters of {where}) from {name}"
+    beaten = "; ".join(f"{display_name(s.source, root)} gave {_text(s)} ({s.chars} characters)" for s in others)
+    if not others:
+        rule, why = "only-source", f"{kept}, its only source; from the same source the newest text wins"
+    elif all(won.fullness >= s.fullness for s in others):
+        rule, why = "fuller-body", (f"{kept}: from different sources the fuller body wins, a full text over "
+                                    f"a teaser, then the longer one; {beaten}")
+    else:
+        rule, why = "same-source-newest", (f"{kept}: it gave the stored text and then changed it, and from "
+                                           f"the same source the newest text wins, even over a fuller one; "
+                                           f"{beaten}")
+    return {"rule": rule, "source": name, "truncated": article.truncated,
+            "format": "html" if article.content_html else "paragraphs", "why": why}
 
 
-def _date_lines(article: Article) -> list[str]:
-    local = not (article.source or "").startswith(("http://", "https://"))
-    why = "first seen by tagfeed; tag pages carry no dates" if local else \
-        "the upstream date, or first seen when the entry had none"
-    changed = "unchanged since" if article.updated == article.published else "its content changed since"
-    return [f"  published: {_when(article.published)} ({why})",
-            f"  updated: {_when(article.updated)} ({changed})"]
+def _sources(article: Article, sightings: Sequence[Sighting], root: Path) -> list[Facts]:
+    return [{"name": display_name(s.source, root), "tags": [t.name for t in s.tags],
+             "first_seen": _iso(s.first_seen), "last_seen": _iso(s.last_seen), "truncated": s.truncated,
+             "chars": s.chars, "text_kept": s.source == article.source} for s in sightings]
 
 
-def article_lines(config: Config, store: Store, article: Article) -> list[str]:
+def _tags(article: Article, sightings: Sequence[Sighting], root: Path) -> list[Facts]:
+    return [{"name": t.name, "slug": t.slug,
+             "from": [display_name(s.source, root) for s in sightings if any(g.slug == t.slug for g in s.tags)]}
+            for t in article.tags]
+
+
+def article_facts(config: Config, store: Store, article: Article) -> Facts:
     root = _root(config)
-    lines = [f"article {article.id}", f"  title: {article.title}", f"  id: {id_origin(article)}",
-             f"  source: {display_name(article.source, root) or 'unknown'}"]
-    if article.link:
-        lines.append(f"  link: {article.link}")
-    lines += _date_lines(article)
-    lines.append(f"  content: {content_rule(article)}")
-    lines.append("  tags: " + (", ".join(f"{t.name} ({t.slug})" for t in article.tags) or "none"))
-    lines.append(f"  in the output (max_items = {config.site.max_items}):")
-    lines += [f"    {line}" for line in feed_files(config, store, article)]
-    return lines
+    recorded = sightings_for(store, article.id)
+    sightings = list(recorded)
+    if not any(s.source == article.source for s in recorded):
+        # not recorded (stored before provenance was kept): what the article itself says
+        sightings.append(sighting_of(article))
+    local = not (article.source or "").startswith(("http://", "https://"))
+    return {
+        "type": "article", "id": article.id, "title": article.title, "link": article.link,
+        "id_key": id_key(article), "id_origin": id_origin(article),
+        "sources": _sources(article, sightings, root),
+        "content_rule": content_rule(article, sightings, root),
+        "tags": _tags(article, sightings, root),
+        "first_seen": _iso(min((s.first_seen for s in recorded if s.first_seen), default=None)),
+        "published": _iso(article.published),
+        "published_why": "first seen by tagfeed; tag pages carry no dates" if local else
+                         "the upstream date, or first seen when the entry had none",
+        "updated": _iso(article.updated), "changed": article.updated != article.published,
+        "max_items": config.site.max_items,
+        "files": feed_files(config, store, article),
+    }
 
 
-def feed_files(config: Config, store: Store, article: Article) -> list[str]:
-    """Every file of the output tree that carries the article, and why."""
+def feed_files(config: Config, store: Store, article: Article) -> list[Facts]:
+    """Every file of the output tree that carries the article, and why, in groups."""
     urls, limit = Urls(config.site.base_url), config.site.max_items
     ordered = sort_articles(list(store.articles()))
-    lines = [f"{urls.article_path(article)} (its own page)"]
+    groups: list[Facts] = [{"tag": None, "paths": [urls.article_path(article)], "why": "its own page"}]
     rank = next((n for n, a in enumerate(ordered) if a.id == article.id), len(ordered))
     if rank < limit:
-        everything = ", ".join([*(urls.all_path(f) for f in FORMATS), urls.index_path()])
-        lines.append(f"{everything} (number {rank + 1} of all articles, newest first)")
+        groups.append({"tag": None, "paths": [*(urls.all_path(f) for f in FORMATS), urls.index_path()],
+                       "why": f"number {rank + 1} of all articles, newest first"})
     archived = dict(archive_of(store, article.id))
     for tag in article.tags:
         members = [a.id for a in ordered if any(t.slug == tag.slug for t in a.tags)]
@@ -153,8 +200,9 @@ def feed_files(config: Config, store: Store, article: Article) -> list[str]:
             files.insert(0, urls.tag_path(tag.slug, "atom"))
             why = "current feed" if rank < limit else \
                 "older than the window: in the current Atom feed until its archive page is cut"
-        lines.append(f"tag {tag.name}: {', '.join(files)} (number {rank + 1} of {len(members)}; {why})")
-    return lines
+        groups.append({"tag": {"name": tag.name, "slug": tag.slug}, "paths": files,
+                       "why": f"number {rank + 1} of {len(members)}; {why}"})
+    return groups
 
 
 # -- sources --------------------------------------------------------------------
@@ -182,38 +230,25 @@ def next_fetch_reason(state: SourceState, every: int | None) -> str:
             f"longer than `every` ({duration(every)})")
 
 
-def _feed_lines(config: Config, state: SourceState) -> list[str]:
-    feed = _feed(config, state.name)
-    validators = ", ".join(f"{k} {v}" for k, v in (("ETag", state.etag), ("Last-Modified", state.last_modified)) if v)
-    lines = [f"  next fetch: {next_fetch_reason(state, feed.every if feed else None)}",
-             f"  validators: {validators or 'none stored (the next poll is a full GET)'}"]
-    if state.url and state.url != state.name:
-        lines.insert(0, f"  polled at: {state.url} (it moved permanently)")
-    if state.ttl:
-        lines.append(f"  feed <ttl>: {state.ttl} min")
-    if feed is None:
-        lines.append("  configured: no longer (its articles stay published)")
-    else:
-        tags = ", ".join(feed.tags) or "none besides the entries' own"
-        lines.append(f"  configured: every {duration(feed.every)}; tags: {tags}")
-    return lines
-
-
-def source_lines(config: Config, store: Store, state: SourceState) -> list[str]:
-    root = _root(config)
-    kind = "feed" if state.kind == "feed" else "tag-page dump"
-    lines = [f"source {display_name(state.name, root)} ({kind})",
-             f"  state: {_STATES.get(state.state, state.state)}",
-             f"  last error: {state.last_error or 'none'}",
-             f"  errors in a row: {state.error_count}",
-             f"  last attempt: {_when(state.last_attempt)}; last ok: {_when(state.last_ok)}"]
-    if state.kind == "feed":
-        lines += _feed_lines(config, state)
-    else:
-        lines.append("  next read: every build (a local file)")
-    stored = sum(1 for a in store.articles() if a.source in (state.name, state.url))
-    lines.append(f"  articles: {state.article_count} in its last answer; {stored} in the store from it")
-    return lines
+def source_facts(config: Config, store: Store, state: SourceState) -> Facts:
+    feed = _feed(config, state.name) if state.kind == "feed" else None
+    names = [n for n in (state.name, state.url) if n]
+    return {
+        "type": "source", "name": display_name(state.name, _root(config)), "kind": state.kind,
+        "state": state.state, "state_why": _STATES.get(state.state, state.state),
+        "last_error": state.last_error, "error_count": state.error_count,
+        "last_attempt": _iso(state.last_attempt), "last_ok": _iso(state.last_ok),
+        "polled_at": state.url if state.url and state.url != state.name else None,
+        "next_fetch": _iso(state.next_fetch) if state.kind == "feed" else None,
+        "next_fetch_reason": next_fetch_reason(state, feed.every if feed else None) if state.kind == "feed"
+        else "every build (a local file)",
+        "validators": {"etag": state.etag, "last_modified": state.last_modified},
+        "ttl": state.ttl,
+        "configured": {"every": duration(feed.every), "tags": list(feed.tags)} if feed else None,
+        "article_count": state.article_count,
+        "articles_stored": sum(1 for a in store.articles() if a.source in names),
+        "articles_contributed": contributed(store, names),
+    }
 
 
 def duration(seconds: int) -> str:
@@ -224,6 +259,10 @@ def duration(seconds: int) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts) or "0s"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _when(value: datetime | None) -> str:

@@ -61,9 +61,10 @@ class OutputIndex:
 
     def _signature(self, files: list[str]) -> str | None:
         parts = []
+        root = os.fspath(self.root)
         for rel in files:
             try:
-                st = os.stat(self.root / rel, follow_symlinks=False)
+                st = os.stat(os.path.join(root, rel), follow_symlinks=False)  # no Path objects: a stat per file
             except OSError:
                 return None
             parts.append(f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import cast
 
 from feeds.site import File, render_site
 from feeds.urls import Urls
@@ -25,11 +26,13 @@ from sources.model import Article, merge
 from sources.tagpage import read_tagpage
 from tagfeed.aggregate import Aggregator, user_agent
 from tagfeed.archive import plan_archives
-from tagfeed.config import Config, FeedSource, TagPageSource
+from tagfeed.config import Config, FeedSource, SiteConfig, TagPageSource
 from tagfeed.errors import StoreError, TagPageError
 from tagfeed.health import record_low_yield, site_health, yield_warning
+from tagfeed.locks import BUILD_LOCK, advisory_lock, settling
 from tagfeed.outputs import OutputIndex
-from tagfeed.pgstore import open_store
+from tagfeed.pgstore import PgStore, open_store
+from tagfeed.provenance import Sightings
 from tagfeed.publish import open_publisher
 from tagfeed.store import SourceState, Store, content_hash
 from tagfeed.websub import changed_feed_urls, ping_hub
@@ -72,9 +75,11 @@ class _Ingest:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     names: set[str] = field(default_factory=set)  # every configured source, read this build or not
+    sightings: Sightings = field(default_factory=Sightings)  # (id, source) -> its tags, for explain
 
     def add(self, found: list[Article]) -> None:
         for article in found:
+            self.sightings.add(article)
             old = self.articles.get(article.id)
             self.articles[article.id] = merge(old, article) if old else article
 
@@ -199,17 +204,34 @@ def build_lock(state_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def locked_store(site: SiteConfig) -> Iterator[Store]:
+    """The store, holding the build lock: a PostgreSQL advisory lock when the store is
+    shared by workers (``tagfeed.locks``), else the file lock in ``state_dir``."""
+    if not site.store:
+        with build_lock(site.state_dir), open_store(site) as store:
+            yield store
+        return
+    with open_store(site) as store, advisory_lock(cast(PgStore, store).conn, BUILD_LOCK):
+        yield store
+
+
+def _settling(store: Store) -> contextlib.AbstractContextManager[None]:
+    return settling(store.conn) if isinstance(store, PgStore) else contextlib.nullcontext()
+
+
 def build(config: Config, now: datetime | None = None, progress: Progress | None = None, *,
-          fetch_all: bool = False) -> BuildReport:
+          fetch_all: bool = False, poll_feeds: bool = True) -> BuildReport:
     """Ingest every source once, then write the whole output tree.
 
     External feeds are polled when due; ``fetch_all`` also polls those merely
-    not due yet (never one that is gone, in backoff or under Retry-After).
+    not due yet (never one that is gone, in backoff or under Retry-After). Without
+    ``poll_feeds`` no feed is polled: ``tagfeed work`` polls them under leases.
     """
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     say = progress or (lambda stage, done, total: None)
     ingest = _Ingest()
-    with build_lock(config.site.state_dir), open_store(config.site) as store:
+    with locked_store(config.site) as store:
         sweep_temp_files(config.site.output_dir)
         aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all,
                                 host_gap=config.site.host_gap)
@@ -217,9 +239,13 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
             say("reading", done, len(config.sources))
             if isinstance(source, TagPageSource):
                 _ingest_tagpages(source, store, ingest, now)
+            elif isinstance(source, FeedSource) and not poll_feeds:
+                ingest.names.add(source.url)
             elif isinstance(source, FeedSource):
                 _ingest_feed(source, aggregator, ingest)
-        new = settle(store, ingest.articles, now)
+        with _settling(store):  # workers settle polled articles meanwhile
+            new = settle(store, ingest.articles, now)
+        ingest.sightings.write(store, now)
         articles = list(store.articles())
         say("reading", len(config.sources), len(config.sources))
         urls = Urls(config.site.base_url)

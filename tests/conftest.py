@@ -349,3 +349,11 @@ def _no_real_host_gap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(HOSTS, "sleep", lambda seconds: None)
 
 # --- end of the politeness block ----------------------------------------------
+
+
+# --- PostgreSQL block (tests/pgserver.py) -------------------------------------
+# One real PostgreSQL per session for every module that needs it (pgstore, worker).
+
+from pgserver import pg_url, postgres_server  # noqa: E402,F401
+
+# --- end of the PostgreSQL block ----------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -32,11 +33,37 @@ def _configure(project: Path, site: str = "", feeds: tuple[str, ...] = ()) -> Pa
     return toml
 
 
-def _explain(project: Path, target: str) -> str:
-    result = run_tagfeed("explain", target, "--config", str(project / "tagfeed.toml"), cwd=project)
+def _explain(project: Path, target: str, *flags: str) -> str:
+    result = run_tagfeed("explain", target, *flags, "--config", str(project / "tagfeed.toml"), cwd=project)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     return result.stdout
+
+
+SAME = "Kremlin names a new Urals envoy after the reshuffle"
+_DUMP = """Contents tagged with {tag}
+
+  \u2022 {title}
+
+    Russian President Vladimir Putin signed decrees dismissing three government ministers.
+
+    {last}
+
+  \u2022 {other}
+
+    A paragraph of its own that ends the way a sentence does.
+"""
+
+
+def _two_dumps(project: Path) -> None:
+    """The same headline on two dumps: a teaser tagged Putin, the full text tagged Kremlin."""
+    for name, tag, last, other in (
+            ("100_teaser.txt", "Putin", "Minister of Natural Resources Dmitry Kobylkin lost \u2026",
+             "A story only the first dump has"),
+            ("101_full.txt", "Kremlin", "Minister of Natural Resources Dmitry Kobylkin lost his post, as did "
+                                        "two others, the Kremlin said on Monday.", "A story only the second has")):
+        text = _DUMP.format(tag=tag, title=SAME, last=last, other=other)
+        (project / "seeds" / name).write_text(text, "utf-8")
 
 
 # -- through the CLI ------------------------------------------------------------
@@ -112,6 +139,79 @@ def test_a_failing_feed_says_why_and_when_next(project: Path, httpserver: HTTPSe
     out = _explain(project, broken)
     assert "state: error" in out and "errors in a row: 1" in out and "HTTP 500" in out
     assert "backoff after 1 failure(s) in a row" in out and "validators: none stored" in out
+
+
+def test_an_article_from_two_dumps_names_both_sources_its_tags_and_the_fuller_text(project: Path) -> None:
+    _two_dumps(project)
+    _configure(project)
+    out = _explain(project, SAME)
+    seen = f"first seen {T0.isoformat()}, last seen {T0.isoformat()}"
+    assert f"  source: seeds/101_full.txt (its text is the one published)\n" in out
+    assert f"    seeds/100_teaser.txt: tags Putin; {seen}; gave a teaser (cut short)" in out
+    assert f"    seeds/101_full.txt: tags Kremlin; {seen}; gave the full text" in out
+    assert "tags: Kremlin (kremlin) from seeds/101_full.txt; Putin (putin) from seeds/100_teaser.txt" in out
+    content = next(line for line in out.splitlines() if line.startswith("  content: "))
+    assert content.startswith("  content: the full text (") and "from seeds/101_full.txt" in content
+    assert "the fuller body wins" in content and "seeds/100_teaser.txt gave a teaser" in content
+    assert f"first seen: {T0.isoformat()}" in out
+    assert "tag Putin: tags/putin.atom" in out and "tag Kremlin: tags/kremlin.atom" in out
+
+    facts = json.loads(_explain(project, SAME, "--json"))
+    assert facts["type"] == "article" and facts["id"] == article_id(SAME) and facts["title"] == SAME
+    assert facts["id_key"] == "title" and "normalized title" in facts["id_origin"]
+    assert [(s["name"], s["tags"], s["truncated"], s["text_kept"]) for s in facts["sources"]] == [
+        ("seeds/100_teaser.txt", ["Putin"], True, False), ("seeds/101_full.txt", ["Kremlin"], False, True)]
+    assert all(s["first_seen"] == s["last_seen"] == T0.isoformat() for s in facts["sources"])
+    assert facts["tags"] == [{"name": "Kremlin", "slug": "kremlin", "from": ["seeds/101_full.txt"]},
+                             {"name": "Putin", "slug": "putin", "from": ["seeds/100_teaser.txt"]}]
+    rule = facts["content_rule"]
+    assert (rule["rule"], rule["source"], rule["truncated"]) == ("fuller-body", "seeds/101_full.txt", False)
+    assert f"  content: {rule['why']}\n" in out  # the lines are worded from the same facts
+    assert facts["first_seen"] == T0.isoformat() and facts["published"] and facts["updated"]
+    paths = [p for group in facts["files"] for p in group["paths"]]
+    assert f"articles/{uuid.UUID(facts['id'][9:]).hex}.html" in paths and "tags/putin.atom" in paths
+
+
+def test_a_second_build_keeps_first_seen_and_moves_last_seen(project: Path) -> None:
+    _two_dumps(project)
+    toml = _configure(project)
+    build(load_config(toml, environ={}), now=T0 + timedelta(hours=1))
+    sources = json.loads(_explain(project, SAME, "--json"))["sources"]
+    assert {(s["first_seen"], s["last_seen"]) for s in sources} == {
+        (T0.isoformat(), (T0 + timedelta(hours=1)).isoformat())}
+
+
+def test_a_store_from_before_provenance_gets_the_table_and_still_explains(project: Path) -> None:
+    toml = _configure(project)
+    with Store.open(load_config(toml, environ={}).site.state_dir) as store, store.db:
+        store.db.execute("DROP TABLE provenance")
+    facts = json.loads(_explain(project, TITLE, "--json"))
+    assert [s["first_seen"] for s in facts["sources"]] == [None] and facts["first_seen"] is None
+    assert facts["tags"][0]["from"] == [facts["content_rule"]["source"]]
+    assert "first seen: not recorded" in _explain(project, TITLE)
+    build(load_config(toml, environ={}), now=T0 + timedelta(hours=1))
+    later = (T0 + timedelta(hours=1)).isoformat()
+    assert json.loads(_explain(project, TITLE, "--json"))["first_seen"] == later
+
+
+def test_a_feed_source_as_json(project: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/rss").respond_with_data(
+        RSS, content_type="application/rss+xml", headers={"ETag": '"v1"', "Cache-Control": "max-age=7200"})
+    url = httpserver.url_for("/rss")
+    _configure(project, feeds=(url,))
+    facts = json.loads(_explain(project, url, "--json"))
+    assert {k: facts[k] for k in ("type", "name", "kind", "state", "last_error", "error_count",
+                                  "next_fetch", "validators", "article_count")} == {
+        "type": "source", "name": url, "kind": "feed", "state": "ok", "last_error": None, "error_count": 0,
+        "next_fetch": (T0 + timedelta(hours=2)).isoformat(),
+        "validators": {"etag": '"v1"', "last_modified": None}, "article_count": 3}
+    assert "Cache-Control max-age or Expires (2h)" in facts["next_fetch_reason"]
+    assert facts["configured"] == {"every": "30m", "tags": ["Upstream"]}
+    assert facts["articles_stored"] == facts["articles_contributed"] == 3
+    article = json.loads(_explain(project, "https://rss2.example.org/news/putin", "--json"))
+    assert article["id_key"] == "upstream-id" and [s["name"] for s in article["sources"]] == [url]
+    assert {"name": "Upstream", "slug": "upstream", "from": [url]} in article["tags"]
+    assert article["content_rule"]["rule"] == "only-source"
 
 
 @pytest.mark.parametrize("target", ["urn:uuid:00000000-0000-0000-0000-000000000000", "no such thing",

@@ -1,27 +1,19 @@
 """tagfeed/pgstore.py against a real PostgreSQL (Debian's packages) started in a temp dir on 127.0.0.1.
 
-The server runs as the ``postgres`` user when the tests run as root (initdb
-refuses root), else as the current user. scripts/test.sh installs the
-``postgresql`` package when it is missing; without it these tests fail naming it.
+The server is the session's ``postgres_server`` (tests/pgserver.py, via conftest.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import glob
-import os
-import shutil
+import json
 import socket
-import subprocess
-import tempfile
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import BUILD_TIME
+from conftest import BUILD_TIME, run_tagfeed
 
 from sources.model import Article, make_tag
 from tagfeed.config import load_config
@@ -37,45 +29,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """initdb + pg_ctl start in a temp dir, bound to 127.0.0.1:<free port>; stopped at teardown."""
-    bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-    if not bindirs:
-        pytest.fail("PostgreSQL is not installed (Debian package 'postgresql'; scripts/test.sh installs it)")
-    bindir = Path(bindirs[-1])
-    workdir = Path(tempfile.mkdtemp(prefix="tagfeed-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = workdir / "data", _free_port()
-
-    def run(*args: str) -> None:
-        result = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120, check=False)
-        assert result.returncode == 0, f"{args[0]} failed: {result.stdout}{result.stderr}"
-
-    run(str(bindir / "initdb"), "-D", str(data), "-U", "tagfeed", "--auth=trust", "-E", "UTF8", "--no-locale")
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(workdir / "server.log"), "-w", "-t", "60",
-        "-o", f"-h 127.0.0.1 -p {port} -k {workdir} -F", "start")
-    try:
-        yield f"postgresql://tagfeed@127.0.0.1:{port}"
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-@pytest.fixture
-def pg_url(postgres_server: str) -> str:
-    """A fresh, empty database for one test."""
-    import psycopg
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{postgres_server}/{name}"
 
 
 def _article(n: int, *, published: datetime, tags: tuple[str, ...] = ("Putin",)) -> Article:
@@ -182,3 +135,29 @@ def test_store_key_is_checked_and_read_from_the_environment(tmp_path: Path) -> N
         load_config(path, environ={})
     site = load_config(path, environ={"TAGFEED_STORE": "postgresql://u@db.internal/feeds"}).site
     assert site.store == "postgresql://u@db.internal/feeds"
+
+
+def test_explain_reads_provenance_from_postgresql_as_from_sqlite(project: Path, pg_url: str) -> None:
+    """The provenance side table through PgStore.db: same rows, same `tagfeed explain --json`."""
+    title = "Kremlin names a new Urals envoy after the reshuffle"
+    for name, tag, last in (("100_a.txt", "Putin", "He was named on \u2026"),
+                            ("101_b.txt", "Kremlin", "He was named on Monday, the Kremlin said.")):
+        (project / "seeds" / name).write_text(
+            f"Contents tagged with {tag}\n\n  \u2022 {title}\n\n    The envoy takes over the Urals district.\n\n"
+            f"    {last}\n", encoding="utf-8")
+    local, on_pg = project / "tagfeed.toml", project / "pg.toml"
+    on_pg.write_text(local.read_text(encoding="utf-8").replace('output_dir = "output"',
+                                                               f'output_dir = "output-pg"\nstore = "{pg_url}"')
+                     .replace('state_dir = ".tagfeed"', 'state_dir = ".tagfeed-pg"'), encoding="utf-8")
+    answers = []
+    for toml in (local, on_pg):
+        for when in (BUILD_TIME, BUILD_TIME + timedelta(hours=1)):
+            build(load_config(toml, environ={}), now=when)
+        result = run_tagfeed("explain", title, "--json", "--config", str(toml), cwd=project)
+        assert result.returncode == 0, result.stderr
+        answers.append(json.loads(result.stdout))
+    assert answers[0] == answers[1]
+    assert [(s["name"], s["tags"], s["first_seen"], s["last_seen"]) for s in answers[1]["sources"]] == [
+        (f"seeds/{n}", [t], BUILD_TIME.isoformat(), (BUILD_TIME + timedelta(hours=1)).isoformat())
+        for n, t in (("100_a.txt", "Putin"), ("101_b.txt", "Kremlin"))]
+    assert answers[1]["content_rule"]["source"] == "seeds/101_b.txt"

@@ -1,0 +1,46 @@
+"""PostgreSQL advisory locks: who builds, and one settling of articles at a time.
+
+Several workers share one PostgreSQL (``tagfeed work``). ``BUILD_LOCK`` is
+held for a whole build, so only one build writes the output at a time (the
+SQLite store keeps the ``state_dir`` file lock of ``tagfeed.pipeline``);
+``BUILD_TURN`` only picks which worker starts the next build, so a worker
+that lost the race skips the round instead of queueing. ``SETTLE_LOCK`` is
+taken inside the transaction that dates and stores polled articles: settling
+reads then writes an article row, and two workers settling the same article
+at once would lose one side's tags. A lock held by a worker that dies is
+released by PostgreSQL with its connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, Final
+
+BUILD_LOCK: Final = 0x7461_6762  # "tagb": held for a whole build
+BUILD_TURN: Final = 0x7461_6774  # "tagt": which worker starts the next build
+SETTLE_LOCK: Final = 0x7461_6773  # "tags": one settle transaction at a time (xact lock)
+
+
+@contextlib.contextmanager
+def advisory_lock(conn: Any, key: int, *, wait: bool = True) -> Iterator[bool]:
+    """Hold session lock ``key`` on ``conn``; yields False (holding nothing) when ``wait``
+    is off and another session has it."""
+    if wait:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        held = True
+    else:
+        held = bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held and not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+@contextlib.contextmanager
+def settling(conn: Any) -> Iterator[None]:
+    """A transaction holding ``SETTLE_LOCK`` until it commits or rolls back."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETTLE_LOCK,))
+        yield

@@ -1,0 +1,142 @@
+"""Which sources gave each article, with which tags and text, and when: kept for ``tagfeed explain``.
+
+A build notes every sighting (article id, source) as ``_Ingest`` sees it,
+before articles from several sources are merged into one, and writes them in
+one batch after ``settle``. One row per (article, source): the tags that
+source has given it (united over time, as the article's own tags are), how
+full its latest text was, and the first and last build that saw it there.
+
+The table lives in the store's database beside the others and is created when
+first used, so older store files gain it on their next build or ``explain``.
+It is written in the SQLite dialect that ``PgStore.db`` also runs. Nothing
+here decides what is published: the article rows in the store do that.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sources.model import Article, Tag
+from tagfeed.store import Store
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS provenance (
+    article_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    truncated INTEGER NOT NULL,
+    chars INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    PRIMARY KEY (article_id, source)
+);
+"""
+_CHUNK = 500  # ids per IN (...) when reading back a batch
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sighting:
+    """One source's part in one article."""
+
+    article_id: str
+    source: str
+    tags: tuple[Tag, ...]
+    truncated: bool
+    chars: int  # length of the body it gave, as sources.model.merge measures fullness
+    first_seen: datetime | None = None  # None: made up from the article, stored before provenance was kept
+    last_seen: datetime | None = None
+
+    @property
+    def fullness(self) -> tuple[int, int]:
+        """The order merge() uses: a full text beats a teaser, then the longer body wins."""
+        return (0 if self.truncated else 1, self.chars)
+
+
+def sighting_of(article: Article) -> Sighting:
+    body = article.content_html or "".join(article.paragraphs)
+    return Sighting(article_id=article.id, source=article.source or "", tags=article.tags,
+                    truncated=article.truncated, chars=len(body))
+
+
+@dataclass
+class Sightings:
+    """What one build saw, by (article id, source); the hook ``_Ingest.add`` calls."""
+
+    seen: dict[tuple[str, str], Sighting] = field(default_factory=dict)
+
+    def add(self, article: Article) -> None:
+        new = sighting_of(article)
+        old = self.seen.get((new.article_id, new.source))
+        if old is not None:  # the same headline twice in one source: keep every tag it gave
+            new = Sighting(article_id=new.article_id, source=new.source, tags=_united(old.tags, new.tags),
+                           truncated=new.truncated, chars=new.chars)
+        self.seen[(new.article_id, new.source)] = new
+
+    def write(self, store: Store, now: datetime) -> None:
+        """Store this build's sightings in one transaction, keeping each pair's first_seen and earlier tags."""
+        ensure_table(store)
+        if not self.seen:
+            return
+        known = {(s.article_id, s.source): s for s in _read(store, {i for i, _ in self.seen})}
+        when = _iso(now)
+        rows = []
+        for key, seen in self.seen.items():
+            old = known.get(key)
+            tags = _united(old.tags, seen.tags) if old else seen.tags
+            first = _iso(old.first_seen) if old and old.first_seen else when
+            rows.append((seen.article_id, seen.source, _tags_json(tags), int(seen.truncated), seen.chars,
+                         first, when))
+        with store.db:
+            store.db.executemany("INSERT OR REPLACE INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def ensure_table(store: Store) -> None:
+    store.db.executescript(_SCHEMA)
+
+
+def sightings_for(store: Store, article_id: str) -> list[Sighting]:
+    """Every source's part in the article, first seen first (then by name)."""
+    ensure_table(store)
+    return sorted(_read(store, {article_id}),
+                  key=lambda s: (s.first_seen or datetime.min.replace(tzinfo=timezone.utc), s.source))
+
+
+def contributed(store: Store, names: Sequence[str]) -> int:
+    """How many articles the source (by any of its names) has contributed to, its text kept or not."""
+    ensure_table(store)
+    marks = ", ".join("?" for _ in names)
+    row = store.db.execute(f"SELECT count(DISTINCT article_id) FROM provenance WHERE source IN ({marks})",
+                           tuple(names)).fetchone()
+    return int(row[0])
+
+
+def _read(store: Store, ids: Iterable[str]) -> list[Sighting]:
+    wanted = sorted(ids)
+    found: list[Sighting] = []
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        rows = store.db.execute(
+            "SELECT article_id, source, tags, truncated, chars, first_seen, last_seen FROM provenance "
+            f"WHERE article_id IN ({marks})", tuple(chunk)).fetchall()
+        found.extend(Sighting(article_id=a, source=s, tags=tuple(Tag(slug=slug, name=name)
+                                                                 for slug, name in json.loads(t)),
+                              truncated=bool(cut), chars=int(n), first_seen=datetime.fromisoformat(f),
+                              last_seen=datetime.fromisoformat(last))
+                     for a, s, t, cut, n, f, last in rows)
+    return found
+
+
+def _united(old: Iterable[Tag], new: Iterable[Tag]) -> tuple[Tag, ...]:
+    return tuple(sorted({t.slug: t for t in (*old, *new)}.values()))
+
+
+def _tags_json(tags: Iterable[Tag]) -> str:
+    return json.dumps([[t.slug, t.name] for t in tags], ensure_ascii=False)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()

@@ -1,0 +1,187 @@
+"""``tagfeed work``: one of several processes sharing polling and building through PostgreSQL.
+
+Each worker runs the same config against the same ``postgresql://`` store. In
+a loop it claims due external feeds under row leases (``tagfeed.leases``),
+polls them, and stores each poll's articles together with the source's new
+state in one transaction (``settle_polled``): a worker killed mid-poll leaves
+neither behind, so the feed is still due, its lease expires and another
+worker polls it again; nothing is lost and a stored ETag never hides articles
+that were not stored. Between rounds a worker whose turn it is
+(``BUILD_TURN``) builds the output when ``build_every`` has passed since the
+last build, reading tag pages itself and the feeds' articles from the store;
+the build holds ``BUILD_LOCK``, so a manual ``tagfeed build`` or a ``serve``
+on the same store waits for it. Times are the database's clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from sources.fetch import CONNECT_TIMEOUT, TOTAL_TIMEOUT
+from sources.model import Article, merge
+from tagfeed.aggregate import Aggregator
+from tagfeed.config import Config, FeedSource
+from tagfeed.errors import ConfigError, TagfeedError
+from tagfeed.leases import claim, db_now, register, release, renew
+from tagfeed.locks import BUILD_TURN, advisory_lock, settling
+from tagfeed.pgstore import PgStore
+from tagfeed.pipeline import build, settle
+from tagfeed.provenance import Sightings, ensure_table
+from tagfeed.store import SourceState
+
+log = logging.getLogger("tagfeed.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    owner: str  # this worker's name in the leases table
+    lease: float = 300.0  # seconds a claimed feed stays ours; longer than one poll can take
+    tick: float = 1.0  # seconds between two rounds when nothing was due
+    batch: int = 10  # feeds claimed per round
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _Deferred(Aggregator):
+    """An Aggregator that keeps the new state for the worker to store with the articles,
+    and leaves the link dedup to ``canonical_links`` inside the settle transaction."""
+
+    pending: SourceState | None = None
+
+    def _save(self, state: SourceState) -> None:
+        self.pending = state
+
+    def canonical(self, articles: Iterable[Article]) -> list[Article]:
+        return list(articles)
+
+
+def canonical_links(conn: Any, articles: Sequence[Article]) -> list[Article]:
+    """``Aggregator.canonical``'s rule with an indexed lookup instead of every article:
+    the id already stored for a link wins, then the first in this poll."""
+    links = sorted({a.link for a in articles if a.link})
+    known: dict[str, str] = {}
+    if links:
+        rows = conn.execute(
+            "SELECT (data::jsonb) ->> 'link', id FROM articles WHERE (data::jsonb) ->> 'link' = ANY(%s) "
+            'ORDER BY published DESC, id COLLATE "C"', (links,)).fetchall()
+        for link, article_id in rows:
+            known.setdefault(link, article_id)
+    out = []
+    for article in articles:
+        first = known.setdefault(article.link, article.id) if article.link else article.id
+        out.append(article if first == article.id else dataclasses.replace(article, id=first))
+    return out
+
+
+def settle_polled(store: PgStore, state: SourceState, articles: Sequence[Article], now: datetime) -> int:
+    """Date and store one poll's articles and the source's state in one transaction; returns how many were new."""
+    with settling(store.conn):
+        found: dict[str, Article] = {}
+        sightings = Sightings()
+        for article in canonical_links(store.conn, articles):
+            sightings.add(article)
+            old = found.get(article.id)
+            found[article.id] = merge(old, article) if old else article
+        new = settle(store, found, now.replace(microsecond=0))
+        sightings.write(store, now.replace(microsecond=0))
+        store.put_source(state)
+    return new
+
+
+class Worker:
+    """The loop of one worker process; ``stop`` ends it after the poll or build in progress."""
+
+    def __init__(self, config: Config, options: WorkerOptions, stop: threading.Event) -> None:
+        if not config.site.store:
+            raise ConfigError("site.store", "tagfeed work needs a postgresql:// store shared by the workers")
+        self.config, self.options, self.stop = config, options, stop
+        self.feeds = {s.url: s for s in config.sources if isinstance(s, FeedSource)}
+        # a poll must end well inside its lease, or another worker could take the feed meanwhile
+        self.timeouts = (min(CONNECT_TIMEOUT, options.lease / 4), min(TOTAL_TIMEOUT, options.lease / 2))
+        self._build_retry: datetime | None = None  # after a failed build, this worker waits a period
+
+    def run(self) -> None:
+        with PgStore(self.config.site.store) as store:
+            register(store.conn, sorted(self.feeds))
+            with settling(store.conn):  # side tables made once, not raced by workers' first settles
+                ensure_table(store)
+            log.info("worker %s: %d feeds, lease %ss", self.options.owner, len(self.feeds), self.options.lease)
+            while not self.stop.is_set():
+                polled = self.poll_round(store)
+                self.build_if_due(store)
+                if polled < self.options.batch:
+                    self.stop.wait(self.options.tick)
+        log.info("worker %s stopped", self.options.owner)
+
+    def poll_round(self, store: PgStore) -> int:
+        """Claim up to ``batch`` due feeds and poll them; returns how many were claimed."""
+        names = claim(store.conn, sorted(self.feeds), self.options.owner, lease=self.options.lease,
+                      limit=self.options.batch)
+        try:
+            for name in names:
+                if self.stop.is_set():
+                    break
+                now = renew(store.conn, name, self.options.owner, lease=self.options.lease)
+                if now is not None:  # else the lease ran out and another worker has the feed
+                    self.poll_one(store, self.feeds[name], now)
+        finally:
+            if names:
+                release(store.conn, names, self.options.owner)
+        return len(names)
+
+    def poll_one(self, store: PgStore, source: FeedSource, now: datetime) -> None:
+        aggregator = _Deferred(store, now, base_url=self.config.site.base_url, host_gap=self.config.site.host_gap,
+                               connect_timeout=self.timeouts[0], total_timeout=self.timeouts[1])
+        poll = aggregator.poll(source)
+        if aggregator.pending is None:  # not due after all (polled by another worker meanwhile)
+            return
+        new = settle_polled(store, aggregator.pending, poll.articles, now)
+        if poll.error:
+            log.warning("%s", poll.error)
+        log.debug("%s: %d articles, %d new", source.url, len(poll.articles), new)
+
+    def build_if_due(self, store: PgStore) -> None:
+        """Build when it is this worker's turn and ``build_every`` has passed since the last build."""
+        with advisory_lock(store.conn, BUILD_TURN, wait=False) as mine:
+            if not mine:
+                return
+            now = db_now(store.conn)
+            last = store.get_meta("last_build")
+            every = timedelta(seconds=self.config.build_every)
+            if (last and now - datetime.fromisoformat(last) < every) or (self._build_retry or now) > now:
+                return
+            try:
+                report = build(self.config, now=now, poll_feeds=False)
+            except TagfeedError as exc:  # the last good output stays up; a later turn retries
+                log.error("build failed: %s", exc)
+                self._build_retry = now + every
+                return
+            log.info("worker %s built: %s", self.options.owner, report.summary())
+
+
+def run_worker(config: Config, options: WorkerOptions) -> None:
+    """Run until SIGTERM or SIGINT, then finish the poll or build in progress and return."""
+    stop = threading.Event()
+    worker = Worker(config, options, stop)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,278 @@
+"""tagfeed/worker.py, leases.py and locks.py: several `tagfeed work` processes on one PostgreSQL.
+
+Everything is real: PostgreSQL from Debian's packages (tests/pgserver.py),
+worker subprocesses, and upstream feeds from a threaded HTTP server on
+127.0.0.1 that counts and times every request per feed. Each answer carries
+the feed's five newest items, and every request adds one, so each poll brings
+one new article and a lost poll shows as a missing one unless a later poll
+picks it up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import run_tagfeed
+
+from tagfeed.config import load_config
+from tagfeed.leases import claim, db_now, held, register, release, renew
+from tagfeed.locks import BUILD_LOCK, advisory_lock
+from tagfeed.pgstore import PgStore
+from tagfeed.pipeline import build
+from tagfeed.store import SourceState
+
+FEEDS = 200
+EVERY = 3.0  # seconds, each feed's `every`
+LEASE = 6  # seconds, the workers' --lease
+SLACK = 3.0  # seconds a due feed may wait for a worker on a loaded 2-core machine (builds included)
+
+
+@dataclass
+class Upstream:
+    """The feeds' server: request times per feed (monotonic clock)."""
+
+    port: int = 0
+    hits: dict[int, list[float]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self, n: int) -> str:
+        return f"http://127.0.0.1:{self.port}/feed/{n}.xml"
+
+    def link(self, n: int, item: int) -> str:
+        return f"http://127.0.0.1:{self.port}/feed/{n}/item/{item}"
+
+    def served(self) -> dict[int, list[float]]:
+        with self.lock:
+            return {n: list(times) for n, times in self.hits.items()}
+
+
+def _rss(upstream: Upstream, n: int, count: int) -> bytes:
+    items = "".join(
+        f"<item><title>Feed {n} item {j}</title><link>{upstream.link(n, j)}</link>"
+        f"<guid>{upstream.link(n, j)}</guid><description>Story {j} of feed {n}.</description>"
+        f"<pubDate>{(datetime(2024, 3, 1, tzinfo=timezone.utc) + timedelta(minutes=j)):%a, %d %b %Y %H:%M:%S} +0000"
+        f"</pubDate></item>"
+        for j in range(count, max(0, count - 5), -1))
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {n}</title>'
+            f"<link>{upstream.url(n)}</link><description>d</description>{items}</channel></rss>").encode()
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    state = Upstream()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            match = re.fullmatch(r"/feed/(\d+)\.xml", self.path)
+            if not match:
+                self.send_error(404)
+                return
+            n = int(match.group(1))
+            with state.lock:
+                state.hits.setdefault(n, []).append(time.monotonic())
+                count = len(state.hits[n])
+            body = _rss(state, n, count)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+def _write_config(root: Path, pg_url: str, upstream: Upstream, feeds: int, every: str = f"{EVERY:.0f}s") -> Path:
+    sources = "".join(f'\n[[sources]]\ntype = "feed"\nurl = "{upstream.url(n)}"\ntags = ["Topic {n % 8}"]\n'
+                      f'every = "{every}"\n' for n in range(feeds))
+    path = root / "tagfeed.toml"
+    path.write_text(f'[site]\ntitle = "workers"\noutput_dir = "output"\nstate_dir = "state"\nstore = "{pg_url}"\n'
+                    f'host_gap = 0\nmax_items = 20\n\n[schedule]\nbuild_every = "10s"\n{sources}', encoding="utf-8")
+    return path
+
+
+class Workers:
+    """`tagfeed work` subprocesses; whatever is still running at teardown is stopped by its own pid."""
+
+    def __init__(self, root: Path, config: Path) -> None:
+        self.root, self.config = root, config
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TAGFEED_")}
+        with open(self.root / f"{name}.log", "ab") as log:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "tagfeed", "work", "--config", str(self.config), "--name", name,
+                 "--lease", str(LEASE), "--tick", "0.2", "--batch", "5"],
+                cwd=self.root, env=env, stdout=log, stderr=log)
+
+    def log(self, name: str) -> str:
+        return (self.root / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, name: str, timeout: float = 30) -> int | None:
+        proc = self.procs[name]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+                return None
+        return proc.returncode
+
+    def stop_all(self) -> None:
+        for name in self.procs:
+            self.stop(name, timeout=10)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[list[Workers]]:
+    started: list[Workers] = []
+    yield started
+    for group in started:
+        group.stop_all()
+
+
+def _worst(served: dict[int, list[float]]) -> list[tuple[int, float, float]]:
+    """The longest gaps (feed, gap, when), for a failure message."""
+    t0 = min(t for times in served.values() for t in times)
+    gaps = [(n, round(b - a, 2), round(a - t0, 2)) for n, times in served.items() for a, b in itertools.pairwise(times)]
+    return sorted(gaps, key=lambda g: -g[1])[:12]
+
+
+def _wait_for(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.01)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_three_workers_fetch_each_feed_once_per_period_and_survive_a_kill(
+        tmp_path: Path, pg_url: str, upstream: Upstream, workers: list[Workers]) -> None:
+    config = _write_config(tmp_path, pg_url, upstream, FEEDS)
+    group = Workers(tmp_path, config)
+    workers.append(group)
+    started = time.monotonic()
+    for name in ("w0", "w1", "w2"):
+        group.start(name)
+    _wait_for(lambda: len(upstream.served()) == FEEDS, 30, f"all {FEEDS} feeds fetched once")
+    time.sleep(EVERY)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        def frozen_holding_leases() -> bool:  # SIGSTOP, so the leases cannot be released before the kill
+            group.procs["w0"].send_signal(signal.SIGSTOP)
+            if held(conn, "w0"):
+                return True
+            group.procs["w0"].send_signal(signal.SIGCONT)
+            return False
+
+        _wait_for(frozen_holding_leases, 10, "w0 to hold leases")
+        group.procs["w0"].send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        orphans = held(conn, "w0")
+    group.procs["w0"].wait(10)
+    time.sleep(LEASE + 2 * EVERY)
+    assert group.stop("w1") == 0, group.log("w1")
+    assert group.stop("w2") == 0, group.log("w2")
+    stopped = time.monotonic()
+    served = upstream.served()
+
+    orphan_ids = {int(re.search(r"/feed/(\d+)\.xml", url).group(1)) for url in orphans}  # type: ignore[union-attr]
+    assert orphan_ids
+    for n, times in served.items():
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert min(gaps) >= EVERY - 0.3, f"feed {n} fetched twice in one period: {gaps}"
+        allowed = EVERY + SLACK + (LEASE if n in orphan_ids else 0)
+        assert max(gaps) <= allowed, f"feed {n} waited too long: {gaps} (worst: {_worst(served)})"
+        assert stopped - times[-1] <= EVERY + SLACK + 1, f"feed {n} no longer polled"
+        assert len(times) >= (stopped - started) / (EVERY + SLACK) - 2
+    for n in orphan_ids:  # taken over after the lease expired, not before
+        assert any(t > killed_at for t in served[n]), n
+
+    expected = {upstream.link(n, j) for n, times in served.items() for j in range(1, len(times) + 1)}
+    with PgStore(pg_url) as store:
+        links = [a.link for a in store.articles()]
+        assert len(links) == len(set(links)), "an article stored twice"
+        assert set(links) == expected, f"lost: {sorted(expected - set(links))[:5]}"
+        assert held(store.conn, "w1") == held(store.conn, "w2") == []
+        assert store.get_meta("last_build")
+    assert (tmp_path / "output" / "all.json").is_file()
+    assert "built:" in group.log("w1") + group.log("w2") + group.log("w0")
+
+
+def test_leases_are_disjoint_expire_and_cannot_be_renewed_once_taken_over(pg_url: str) -> None:
+    names = [f"https://example.org/{n}.xml" for n in range(10)]
+    with PgStore(pg_url) as store:
+        conn = store.conn
+        register(conn, names)
+        register(conn, names)  # idempotent
+        first = claim(conn, names, "a", lease=60, limit=4)
+        second = claim(conn, names, "b", lease=0.5, limit=100)
+        assert len(first) == 4 and len(second) == 6 and not set(first) & set(second)
+        assert claim(conn, names, "c", lease=60, limit=100) == []
+        time.sleep(0.6)
+        taken = claim(conn, names, "c", lease=60, limit=100)  # b's leases ran out
+        assert taken == second
+        assert renew(conn, second[0], "b", lease=60) is None
+        assert renew(conn, first[0], "a", lease=60) is not None
+        release(conn, first, "a")
+        release(conn, taken, "b")  # not b's any more: stays c's
+        assert held(conn, "c") == taken and held(conn, "a") == []
+        later = db_now(conn) + timedelta(hours=1)
+        store.put_source(SourceState(name=first[0], kind="feed", next_fetch=later))
+        store.put_source(SourceState(name=first[1], kind="feed", state="gone", next_fetch=None))
+        assert claim(conn, names, "d", lease=60, limit=100) == first[2:]  # not due, gone
+
+
+def test_a_build_waits_for_the_postgresql_build_lock(project: Path, pg_url: str) -> None:
+    path = project / "tagfeed.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('output_dir = "output"',
+                                                             f'output_dir = "output"\nstore = "{pg_url}"'),
+                    encoding="utf-8")
+    config = load_config(path, environ={})
+    done = threading.Event()
+    with PgStore(pg_url) as holder, advisory_lock(holder.conn, BUILD_LOCK):
+        def build_then_say() -> None:
+            build(config)
+            done.set()
+
+        thread = threading.Thread(target=build_then_say)
+        thread.start()
+        assert not done.wait(2), "the build ran while another session held the build lock"
+        with PgStore(pg_url) as other, advisory_lock(other.conn, BUILD_LOCK, wait=False) as got:
+            assert not got
+    thread.join(60)
+    assert done.is_set() and (project / "output" / "index.html").is_file()
+    assert not (project / ".tagfeed" / "build.lock").exists()  # the file lock is SQLite's
+
+
+def test_work_needs_a_postgresql_store(project: Path) -> None:
+    result = run_tagfeed("work", "--config", str(project / "tagfeed.toml"), cwd=project, timeout=30)
+    assert result.returncode == 2
+    assert "site.store" in result.stderr and "postgresql://" in result.stderr
