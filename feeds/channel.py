@@ -69,6 +69,8 @@ class Channel:
 
 
 def utc(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is timezone.utc:
+        return moment
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise RenderError(what, "datetime has no time zone")
     return moment.astimezone(timezone.utc)
@@ -131,8 +133,14 @@ def xml_text(text: str) -> str:
 def xml_clean(article: Article) -> Article:
     """The article without characters XML cannot hold (a stray form feed in a dump).
 
-    Applied once before rendering so every format shows the same text.
+    Applied once before rendering so every format shows the same text; an
+    article with nothing to change is returned as it is.
     """
+    texts = [article.title, article.summary, *article.paragraphs, article.content_html or "",
+             article.caption or "", article.source_title or ""]
+    texts.extend([t.name for t in article.tags])
+    if article.title.strip() and not _NOT_XML.search("\n".join(texts)):
+        return article
     def opt(text: str | None) -> str | None:
         return None if text is None else xml_text(text)
 
@@ -147,3 +155,24 @@ def xml_clean(article: Article) -> Article:
         source_title=opt(article.source_title),
     )
     return dataclasses.replace(clean, title=entry_title(clean))
+
+
+# Escaping for the string-built Atom and RSS, exactly as lxml serializes: ``& < >`` and
+# carriage returns in text, and also ``"``, newlines and tabs in attributes.
+def xml_escape(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\r", "&#13;") if "\r" in text else text
+
+
+def xml_attr(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    if "\n" in text or "\r" in text or "\t" in text:
+        text = text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    return text
+
+
+def check_xml(document: str) -> str:
+    """The document, unless it holds a character XML 1.0 cannot carry (lxml would refuse it too)."""
+    if found := _NOT_XML.search(document):
+        raise RenderError("feed", f"character U+{ord(found[0]):04X} cannot appear in XML")
+    return document

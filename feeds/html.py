@@ -3,11 +3,16 @@
 Jinja2 with autoescape on; templates only lay out what these functions hand
 them. Links between pages are relative (the tree works from any host or a
 disk), feed links absolute (readers copy them).
+
+Tag and article pages (thousands a build) are string-built here to the byte
+what their templates give (``render_*_jinja``, which the tests compare
+against, so the templates stay the reference); the index is rendered once a
+build and stays a template.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -20,6 +25,7 @@ from feeds.channel import GENERATOR, Channel, entry_dates, entry_summary
 from feeds.status import SourceStatus
 from feeds.urls import FORMAT_NAMES, FORMATS, MEDIA_TYPES, Urls
 from sources.model import Article, Tag
+from tagfeed.errors import RenderError
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -80,7 +86,7 @@ def _render(template: str, **context: object) -> bytes:
     return _environment().get_template(template).render(**context).encode("utf-8")
 
 
-def render_tag_page(channel: Channel, articles: Sequence[Article]) -> bytes:
+def render_tag_page_jinja(channel: Channel, articles: Sequence[Article]) -> bytes:
     here = channel.path("html")
     return _render("tag.html", channel=channel, urls=channel.urls, here=here, title=channel.title,
                    site_title=channel.site_title, feeds=feed_links(channel), articles=articles)
@@ -95,10 +101,116 @@ def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[
                    articles=articles, sources=sources)
 
 
-def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:
+def render_article_page_jinja(site_title: str, urls: Urls, article: Article) -> bytes:
     here = urls.article_path(article)
     body = Markup(article.content_html) if article.content_html else None  # sanitized upstream
     upstream = article.link if article.link and article.link.startswith(("http://", "https://")) else None
     return _render("article.html", site_title=site_title, urls=urls, here=here, feeds=[],
                    article=article, body=body, upstream=upstream,
                    title=f"{article.title} — {site_title}")
+
+
+def _e(value: str) -> str:
+    """markupsafe.escape (what autoescape applies), as a plain str."""
+    return (value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+            .replace("'", "&#39;").replace('"', "&#34;"))
+
+
+# base.html around a page's main block.
+_HEAD = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>"""
+_STYLE = """<link rel="icon" href="data:,">
+<style>
+body{max-width:42rem;margin:0 auto;padding:1rem;font:1.05rem/1.55 system-ui,sans-serif;color:#222;background:#fff}
+a{color:#1a55a0}h1{line-height:1.2}header,footer{font-size:.9rem}footer{margin-top:2rem;color:#666}
+ul.items{list-style:none;padding:0}ul.items li{margin:0 0 1.2rem}time,.meta{color:#666;font-size:.9rem}
+.feeds a{margin-right:.6rem}figure{margin:1rem 0;font-style:italic;color:#555}
+@media (prefers-color-scheme:dark){body{color:#ddd;background:#111}a{color:#8ab4f8}}
+</style>
+</head>
+<body>
+<header><a href="""
+_FOOT = f"</main>\n<footer>Made by {_e(GENERATOR)}.</footer>\n</body>\n</html>\n"
+_TEASER = '<p class="meta">This is the teaser the source published; the article continues upstream.</p>\n'
+
+
+def _frame(title: str, feeds: Sequence[FeedLink], urls: Urls, here: str, site_title: str, main: list[str]) -> bytes:
+    """base.html: head, autodiscovery links, header, ``main``, footer."""
+    out = [_HEAD, _e(title), "</title>\n"]
+    out.extend(f'<link rel="alternate" type="{_e(f.media_type)}" title="{_e(f.title)}" href="{_e(f.href)}">\n'
+               for f in feeds)
+    if here == urls.index_path():
+        out.append(f'<link rel="outline" type="text/x-opml" title="{_e(site_title)}: tag feeds (OPML)" '
+                   f'href="{_e(urls.url(urls.opml_path()))}">\n')
+    out += [_STYLE, '"', _e(urls.href(here, urls.index_path())), '">', _e(site_title), "</a></header>\n<main>\n",
+            *main, _FOOT]
+    return "".join(out).encode("utf-8")
+
+
+def _time(moment: datetime) -> str:
+    return f'<time datetime="{_e(moment.isoformat())}">{_e(human_date(moment))}</time>'
+
+
+def render_tag_page(channel: Channel, articles: Sequence[Article],
+                    row: Callable[[Article], str] | None = None) -> bytes:
+    """tag.html, string-built: the same bytes as ``render_tag_page_jinja``.
+
+    ``row`` gives an article's list item (``tag_page_row``): a caller rendering
+    many pages in one folder can make each once (feeds/site.py).
+    """
+    if channel.tag is None:
+        raise RenderError("channel", "a tag page needs a tag")
+    urls, here = channel.urls, channel.path("html")
+    feeds = feed_links(channel)
+    main = [f"<h1>{_e(channel.tag.name)}</h1>\n<p>{_e(channel.subtitle)}.</p>\n", '<p class="feeds">Subscribe:\n']
+    main.extend(f'<a href="{_e(f.href)}" type="{_e(f.media_type)}">{_e(f.name)}</a>\n' for f in feeds)
+    main.append("</p>\n\n<section>\n<h2>Latest articles</h2>\n")
+    if articles:
+        main.append('<ul class="items">\n')
+        main.extend(row(a) if row else tag_page_row(urls, here, a) for a in articles)
+        main.append("</ul>\n\n")
+    else:
+        main.append("<p>No articles yet.</p>\n")
+    main.append("</section>\n\n")
+    return _frame(channel.title, feeds, urls, here, channel.site_title, main)
+
+
+def tag_page_row(urls: Urls, here: str, article: Article) -> str:
+    """One ``<li>`` of a page's article list (_macros.html ``article_list``); it depends on ``here``'s folder."""
+    row = ['<li>\n<article>\n<h3><a href="', _e(urls.href(here, urls.article_path(article))), '">',
+           _e(article.title), "</a></h3>\n", _time(entry_dates(article)[0]), "\n"]
+    if summary := entry_summary(article):
+        row += ["<p>", _e(summary), "</p>\n"]
+    row.append("</article>\n</li>\n")
+    return "".join(row)
+
+
+def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:
+    """article.html, string-built: the same bytes as ``render_article_page_jinja``."""
+    here = urls.article_path(article)
+    published, updated = entry_dates(article)
+    main = ["<article>\n<h1>", _e(article.title), '</h1>\n<p class="meta">Published ', _time(published), "\n"]
+    if updated != published:
+        main += ["· updated ", _time(updated), "\n"]
+    main.append("</p>\n")
+    if article.content_html:
+        main += [article.content_html, "\n"]  # sanitized upstream
+    else:
+        if article.caption:
+            main += ["<figure><figcaption>", _e(article.caption), "</figcaption></figure>\n"]
+        main.extend(f"<p>{_e(p)}</p>\n" for p in article.paragraphs or [entry_summary(article)])
+    if article.truncated:
+        main.append(_TEASER)
+    if article.link and article.link.startswith(("http://", "https://")):
+        source = f" ({_e(article.source_title)})" if article.source_title else ""
+        main += ['<p><a href="', _e(article.link), '" rel="external">Read it at the source</a>', source, "</p>\n"]
+    if article.tags:
+        links = ",".join(f'<a href="{_e(urls.href(here, urls.tag_path(t.slug, "html")))}" rel="tag">{_e(t.name)}</a>'
+                         for t in article.tags)
+        main += ['<nav aria-label="Tags"><p>Tags:\n', links, "</p></nav>\n"]
+    main.append("</article>\n")
+    return _frame(f"{article.title} — {site_title}", (), urls, here, site_title, main)

@@ -17,7 +17,21 @@ from sources.model import Article
 VERSION: Final = "https://jsonfeed.org/version/1.1"
 
 
-def render_json(channel: Channel, articles: Sequence[Article]) -> bytes:
+def render_json(channel: Channel, articles: Sequence[Article],
+                entry: Callable[[Article], str] | None = None) -> bytes:
+    """``json.dumps(feed_dict(...), ensure_ascii=False, indent=2)`` and a newline, string-built.
+
+    ``entry`` gives an item's text (``json_item``): a caller rendering many
+    feeds can make each once (feeds/site.py).
+    """
+    head = dumps_indented(feed_dict(channel, ()))
+    items = [entry(a) if entry else json_item(channel, a) for a in articles]
+    body = "[\n    " + ",\n    ".join(items) + "\n  ]" if items else "[]"
+    return (head.removesuffix(_EMPTY_ITEMS) + '"items": ' + body + "\n}\n").encode("utf-8")
+
+
+def feed_dict(channel: Channel, articles: Sequence[Article]) -> dict[str, Any]:
+    """The feed as JSON values, keys in their output order."""
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": channel.title,
@@ -31,7 +45,26 @@ def render_json(channel: Channel, articles: Sequence[Article]) -> bytes:
     if channel.hub:
         feed["hubs"] = [{"type": "WebSub", "url": channel.hub}]
     feed["items"] = [_item(channel, article) for article in articles]
-    return (dumps_indented(feed) + "\n").encode("utf-8")
+    return feed
+
+
+_EMPTY_ITEMS = '"items": []\n}'
+
+
+def json_item(channel: Channel, article: Article, content: str | None = None) -> str:
+    """``_item`` as ``dumps_indented`` lays it out two levels deep, string-built."""
+    published, updated = entry_dates(article)
+    out = ['{\n      "id": ', _encode_string(article.id), ',\n      "url": ',
+           _encode_string(channel.urls.article_link(article)), ',\n      "title": ',
+           _encode_string(entry_title(article)), ',\n      "content_html": ', _encode_string(entry_content(article) if content is None else content)]
+    if summary := entry_summary(article):
+        out += [',\n      "summary": ', _encode_string(summary)]
+    out += [',\n      "date_published": "', rfc3339(published), '",\n      "date_modified": "', rfc3339(updated), '"']
+    if article.tags:
+        out += [',\n      "tags": [\n        ', ",\n        ".join(_encode_string(t.name) for t in article.tags),
+                "\n      ]"]
+    out.append("\n    }")
+    return "".join(out)
 
 
 def _item(channel: Channel, article: Article) -> dict[str, Any]:

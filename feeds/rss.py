@@ -1,13 +1,17 @@
-"""RSS 2.0 with feedgen: bytes in, nothing on disk.
+"""RSS 2.0: bytes in, nothing on disk.
 
 lastBuildDate is the newest entry's updated and every item carries a guid and
 a pubDate (RFC 822), so readers neither invent ids nor date items by fetch time.
+``render_rss`` builds the document as a string, byte for byte what
+``render_rss_feedgen`` (feedgen + lxml, the oracle the tests compare against)
+serializes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -15,15 +19,19 @@ from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds.channel import GENERATOR, GENERATOR_VERSION, Channel, entry_content, entry_dates, entry_title, feed_updated
+from feeds.channel import (
+    GENERATOR, GENERATOR_VERSION, Channel, check_xml, entry_content, entry_dates, entry_title, feed_updated, xml_attr,
+    xml_escape,
+)
 from feeds.urls import MEDIA_TYPES
 from sources.model import Article
+from tagfeed.errors import RenderError
 
 # lxml escapes text, so a plain-text element's content never holds a raw "<".
 _PLAIN_TEXT = re.compile(rb"<(title|category|source)(?: [^>]*)?>[^<]*</\1>")
 
 
-def render_rss(channel: Channel, articles: Sequence[Article]) -> bytes:
+def render_rss_feedgen(channel: Channel, articles: Sequence[Article]) -> bytes:
     fg = FeedGenerator()
     fg.title(channel.title)
     fg.description(channel.subtitle)
@@ -81,3 +89,67 @@ def hex_escape_plain_text(xml: bytes) -> bytes:
 def _is_permalink(article: Article) -> bool:
     """An http(s) id is the item's URL; a urn:uuid is not (isPermaLink="false")."""
     return article.id.startswith(("http://", "https://"))
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def render_rss(channel: Channel, articles: Sequence[Article],
+               entry: Callable[[Article], str] | None = None) -> bytes:
+    """The same bytes as ``render_rss_feedgen``, built as a string (lxml's escaping and indentation).
+
+    ``entry`` gives an entry's text (``rss_item``): a caller rendering many feeds can make
+    each once. Its text is the caller's to have cleaned (``xml_clean``); without it,
+    text XML cannot carry is refused as lxml refuses it.
+    """
+    if not channel.title:
+        raise RenderError("channel", "feed has no title")
+    out = ["<?xml version='1.0' encoding='UTF-8'?>\n<rss xmlns:atom=\"http://www.w3.org/2005/Atom\" "
+           "xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" version=\"2.0\">\n  <channel>\n",
+           "    <title>", _plain(channel.title), "</title>\n    <link>", xml_escape(channel.html_url),
+           "</link>\n    <description>", xml_escape(channel.subtitle), "</description>\n",
+           '    <atom:link href="', xml_attr(channel.feed_url("rss")), '" rel="self" type="',
+           MEDIA_TYPES["rss"], '"/>\n    <docs>http://www.rssboard.org/rss-specification</docs>\n',
+           "    <generator>", xml_escape(f"{GENERATOR} {GENERATOR_VERSION}"), "</generator>\n"]
+    if channel.language:
+        out += ["    <language>", xml_escape(channel.language), "</language>\n"]
+    out += ["    <lastBuildDate>", rfc822(feed_updated(channel, articles)), "</lastBuildDate>\n"]
+    if channel.hub:
+        out += ['    <atom:link href="', xml_attr(channel.hub), '" rel="hub"/>\n']
+    out.extend(entry(a) if entry else rss_item(channel, a) for a in articles)
+    out.append("  </channel>\n</rss>\n")
+    document = "".join(out)
+    return (document if entry else check_xml(document)).encode("utf-8")
+
+
+def rss_item(channel: Channel, article: Article, content: str | None = None) -> str:
+    """One ``<item>`` with its indentation; it depends on ``channel.urls`` only."""
+    published, _ = entry_dates(article)
+    permalink = "true" if _is_permalink(article) else "false"
+    out = ["    <item>\n      <title>", _plain(entry_title(article)), "</title>\n      <link>",
+           xml_escape(channel.urls.article_link(article)), "</link>\n      <description>",
+           xml_escape(entry_content(article) if content is None else content), f'</description>\n      <guid isPermaLink="{permalink}">',
+           xml_escape(article.id), "</guid>\n"]
+    out.extend(f"      <category>{_plain(tag.name)}</category>\n" for tag in article.tags)
+    out += ["      <pubDate>", rfc822(published), "</pubDate>\n"]
+    if article.source_url:
+        title = article.source_title or article.source_url
+        out.append(f'      <source url="{_plain_attr(article.source_url)}">{_plain(title)}</source>\n')
+    out.append("    </item>\n")
+    return "".join(out)
+
+
+def _plain(text: str) -> str:
+    """Text of a title, category or source: escaped as hex_escape_plain_text leaves it."""
+    return xml_escape(text).replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;")
+
+
+def _plain_attr(text: str) -> str:
+    return xml_attr(text).replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;")
+
+
+def rfc822(moment: datetime) -> str:
+    """``Sun, 04 Mar 2001 05:06:07 +0000`` for a UTC datetime, as feedgen's C-locale strftime."""
+    return (f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year} "
+            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} +0000")

@@ -6,24 +6,55 @@ id; feeds and tag pages hold the ``max_items`` newest; every article gets a page
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from feeds.archive import TagArchive, render_archived_atom
-from feeds.atom import render_atom
-from feeds.channel import Channel, entry_dates, sort_articles, xml_clean
+from feeds.atom import atom_entry, render_atom
+from feeds.channel import Channel, entry_content, entry_dates, sort_articles, xml_clean
 from feeds.fingerprint import Fresh, Prints, never_fresh
-from feeds.html import TagEntry, render_article_page, render_index, render_tag_page
-from feeds.jsonfeed import render_json
+from feeds.html import TagEntry, render_article_page, render_index, render_tag_page, tag_page_row
+from feeds.jsonfeed import json_item, render_json
 from feeds.opml import render_opml
-from feeds.rss import render_rss
+from feeds.rss import render_rss, rss_item
 from feeds.status import SourceStatus
 from feeds.urls import Format, Urls
 from sources.model import Article, Tag
 
 File = tuple[str, bytes]
-Renderer = Callable[[Channel, Sequence[Article]], bytes]
-RENDERERS: tuple[tuple[Format, Renderer], ...] = (("atom", render_atom), ("rss", render_rss), ("json", render_json))
+Entry = Callable[[Article], str]
+Renderer = Callable[[Channel, Sequence[Article], Entry | None], bytes]
+EntryMaker = Callable[[Channel, Article, str | None], str]
+RENDERERS: tuple[tuple[Format, Renderer, EntryMaker], ...] = (
+    ("atom", render_atom, atom_entry), ("rss", render_rss, rss_item), ("json", render_json, json_item))
+
+
+class Fragments:
+    """Each article's Atom entry, RSS item, JSON item and list row, made once per render.
+
+    An article is in several feeds (every tag's and all.*) with the same text
+    in each; its pieces are kept until their expected uses are spent, so memory
+    holds only the articles whose feeds are part done. A count that is off only
+    costs a re-render or a piece kept longer, never different bytes.
+    """
+
+    def __init__(self, uses: Mapping[str, int]) -> None:
+        self._uses = uses
+        self._made: dict[tuple[str, str], tuple[str, int]] = {}  # (kind, id) -> (text, uses left)
+
+    def get(self, kind: str, article: Article, make: Entry) -> str:
+        key = (kind, article.id)
+        found = self._made.get(key)
+        if found is None:
+            text, left = make(article), self._uses.get(article.id, 1) - 1
+        else:
+            text, left = found[0], found[1] - 1
+        if left > 0:
+            self._made[key] = (text, left)
+        elif found is not None:
+            del self._made[key]
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +75,24 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
     ordered = _unique(sort_articles([xml_clean(a) for a in articles]))
     groups = group_by_tag(ordered)
     prints = Prints()
+    uses = Counter(a.id for a in ordered[:max_items])
+    uses.update(a.id for group in groups for a in group.articles[:max_items])
+    pieces = Fragments(uses)
     everything = Channel(urls=urls, site_title=site_title, hub=hub)
     if not fresh(_feed_paths(everything), prints.of((everything, max_items), ordered[:max_items])):
-        yield from _render_feeds(everything, ordered[:max_items])
+        yield from _render_feeds(everything, ordered[:max_items], pieces)
     for group in groups:
         channel = Channel(urls=urls, site_title=site_title, tag=group.tag, hub=hub)
         archive = (archives or {}).get(group.tag.slug)
         paths = (*_feed_paths(channel), channel.path("html"))
         if not archive and fresh(paths, prints.of((channel, max_items), group.articles[:max_items])):
             continue
-        yield from _render_feeds(channel, group.articles[:max_items], skip="atom" if archive else None)
+        yield from _render_feeds(channel, group.articles[:max_items], pieces, skip="atom" if archive else None)
         if archive:
             yield from render_archived_atom(channel, group.articles, archive)
-        yield channel.path("html"), render_tag_page(channel, group.articles[:max_items])
+        here = channel.path("html")  # every tag page is in one folder, so a row is the same on each
+        yield here, render_tag_page(channel, group.articles[:max_items],
+                                    lambda a: pieces.get("row", a, lambda a: tag_page_row(urls, here, a)))
     for article in ordered:
         if not fresh((urls.article_path(article),), prints.of((site_title, urls), (article,))):
             yield urls.article_path(article), render_article_page(site_title, urls, article)
@@ -70,14 +106,28 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
 
 
 def _feed_paths(channel: Channel) -> tuple[str, ...]:
-    return tuple(channel.path(fmt) for fmt, _ in RENDERERS)
+    return tuple(channel.path(fmt) for fmt, _, _ in RENDERERS)
 
 
-def _render_feeds(channel: Channel, articles: Sequence[Article], skip: Format | None = None) -> Iterator[File]:
-    for fmt, render in RENDERERS:
+def _render_feeds(channel: Channel, articles: Sequence[Article], pieces: Fragments,
+                  skip: Format | None = None) -> Iterator[File]:
+    """A scope's feeds; entries depend on ``channel.urls`` only, so one site's channels share them."""
+    contents: dict[str, str] = {}  # an entry made in one format is made in the others next
+
+    def content(article: Article) -> str:
+        found = contents.get(article.id)
+        if found is None:
+            found = contents[article.id] = entry_content(article)
+        return found
+
+    for fmt, render, make in RENDERERS:
         if fmt == skip:
             continue
-        yield channel.path(fmt), render(channel, articles)
+
+        def entry(article: Article, fmt: str = fmt, make: EntryMaker = make) -> str:
+            return pieces.get(fmt, article, lambda a: make(channel, a, content(a)))
+
+        yield channel.path(fmt), render(channel, articles, entry)
 
 
 def _unique(articles: list[Article]) -> list[Article]:

@@ -89,7 +89,19 @@ class Urls:
     # -- links between pages
     def href(self, here: str, path: str) -> str:
         """A relative link from page ``here`` to ``path``, so the tree works anywhere."""
+        folder, slash, _ = here.rpartition("/")
+        if _is_normal(path):  # the fast paths give what relpath gives, without its abspath calls
+            if not slash:
+                return path
+            if folder and "/" not in folder and _is_normal(folder) and path != folder \
+                    and not path.startswith(folder + "/"):
+                return "../" + path  # a page one folder down (tags/, articles/) to anything else
         return posixpath.relpath(path, posixpath.dirname(here) or ".")
+
+
+def _is_normal(path: str) -> bool:
+    """Relative, with no empty, ``.`` or ``..`` segment: posixpath.normpath would leave it as is."""
+    return bool(path) and path[0] not in "/." and "//" not in path and "/." not in path and path[-1] != "/"
 
 
 def _check_format(fmt: str) -> str:

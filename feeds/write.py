@@ -8,8 +8,10 @@ name) that a static server can send as is.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
+import stat
 import re
 import tempfile
 from collections import deque
@@ -63,10 +65,11 @@ def write_tree(output_dir: Path | str, files: Iterable[tuple[str, bytes]], *,
             else:
                 unchanged += 1
 
+    folders: set[Path] = set()  # directories checked and made once per tree, not once per file
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="tagfeed-write") as pool:
         try:
             for rel, data in files:
-                pending.append(pool.submit(_write_with_twin, root, rel, data))
+                pending.append(pool.submit(_write_with_twin, root, rel, data, folders))
                 while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
                     collect(pending.popleft())
             while pending:
@@ -77,8 +80,8 @@ def write_tree(output_dir: Path | str, files: Iterable[tuple[str, bytes]], *,
     return WriteReport(written=tuple(written), unchanged=unchanged)
 
 
-def _write_with_twin(root: Path, rel: str, data: bytes) -> list[tuple[str, bool]]:
-    return [(path, write_file(root, path, payload)) for path, payload in _with_twin(rel, data)]
+def _write_with_twin(root: Path, rel: str, data: bytes, folders: set[Path]) -> list[tuple[str, bool]]:
+    return [(path, write_file(root, path, payload, folders)) for path, payload in _with_twin(rel, data)]
 
 
 def _with_twin(rel: str, data: bytes) -> list[tuple[str, bytes]]:
@@ -92,38 +95,50 @@ def gzip_bytes(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def write_file(root: Path, rel: str, data: bytes) -> bool:
-    """Write ``data`` at ``root/rel`` unless it is already there; True if written."""
-    target = resolve_target(root, rel)
-    if _same_bytes(target, data):
+def write_file(root: Path, rel: str, data: bytes, folders: set[Path] | None = None) -> bool:
+    """Write ``data`` at ``root/rel`` unless it is already there; True if written.
+
+    ``folders`` remembers the directories already checked and made, so a tree
+    of thousands of files pays for each directory once.
+    """
+    target = resolve_target(root, rel, folders)
+    if _same_bytes(target, data, rel):
         return False
-    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX)
+    replaced = False
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
+        replaced = True
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if not replaced:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
     return True
 
 
-def resolve_target(root: Path, rel: str) -> Path:
-    """``root/rel``, refusing anything that could land outside ``root``."""
+def resolve_target(root: Path, rel: str, folders: set[Path] | None = None) -> Path:
+    """``root/rel``, refusing anything that could land outside ``root``; its directory exists after."""
     if not rel or "\\" in rel or "\0" in rel or rel.startswith("/"):
         raise OutputError(rel, "not a relative path")
     parts = rel.split("/")
     if any(part in ("", ".", "..") for part in parts):
         raise OutputError(rel, "path must not contain empty, '.' or '..' segments")
     target = root.joinpath(*parts)
-    if not target.parent.resolve().is_relative_to(root):  # a symlinked directory
-        raise OutputError(rel, "resolves outside the output directory")
-    if target.is_symlink() or target.is_dir():
-        raise OutputError(rel, "exists and is not a regular file")
+    parent = target.parent
+    if folders is None or parent not in folders:
+        if not parent.resolve().is_relative_to(root):  # a symlinked directory
+            raise OutputError(rel, "resolves outside the output directory")
+        parent.mkdir(parents=True, exist_ok=True)
+        if folders is not None:
+            folders.add(parent)
     return target
 
 
@@ -144,10 +159,17 @@ def sweep_temp_files(output_dir: Path | str) -> tuple[str, ...]:
     return tuple(removed)
 
 
-def _same_bytes(target: Path, data: bytes) -> bool:
+def _same_bytes(target: Path, data: bytes, rel: str) -> bool:
+    """True when ``target`` already holds ``data``; one lstat for a missing or different-sized file."""
     try:
-        if target.stat().st_size != len(data):
-            return False
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputError(rel, "exists and is not a regular file")
+    if st.st_size != len(data):
+        return False
+    try:
         return target.read_bytes() == data
     except FileNotFoundError:
         return False

@@ -28,6 +28,7 @@ _QUOTES = str.maketrans(
     }
 )
 _SPACE = re.compile(r"\s+")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # as uuid_urn writes it
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -59,6 +60,8 @@ class Article:
     def id_hex(self) -> str:
         """The id as 32 hex digits, for file names (``articles/<hex>.html``)."""
         if self.id.startswith("urn:uuid:"):
+            if _UUID.fullmatch(self.id, 9):
+                return self.id[9:].replace("-", "")  # what uuid.UUID(...).hex gives, without parsing
             return uuid.UUID(self.id[9:]).hex
         return hashlib.sha256(self.id.encode("utf-8")).hexdigest()[:32]
 

@@ -7,7 +7,7 @@ that hold only a no-break space.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 BOMS = (("\ufeff", "utf-8-sig"),)
 # Windows-1252 leaves these five bytes undefined; a text holding them is not cp1252.
@@ -44,13 +44,15 @@ def _decode_legacy(data: bytes) -> str:
     return data.decode("cp1252")
 
 
+# Unicode category Cc (U+0000-001F, U+007F-009F) less the whitespace controls \t \n \v \f \r.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
 def _looks_binary(text: str) -> bool:
     sample = text[:8192]
     if not sample:
         return False
-    controls = sum(
-        1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v"
-    )
+    controls = len(_CONTROLS.findall(sample))
     return controls / len(sample) > 0.01
 
 
