@@ -82,15 +82,20 @@ class Sightings:
             return
         known = {(s.article_id, s.source): s for s in _read(store, {i for i, _ in self.seen})}
         when = _iso(now)
-        rows = []
+        rows, seen_again = [], []
         for key, seen in self.seen.items():
             old = known.get(key)
             tags = _united(old.tags, seen.tags) if old else seen.tags
+            if old and (old.tags, old.truncated, old.chars) == (tags, seen.truncated, seen.chars):
+                seen_again.append((when, seen.article_id, seen.source))  # only last_seen moves
+                continue
             first = _iso(old.first_seen) if old and old.first_seen else when
             rows.append((seen.article_id, seen.source, _tags_json(tags), int(seen.truncated), seen.chars,
                          first, when))
         with store.db:
             store.db.executemany("INSERT OR REPLACE INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            store.db.executemany("UPDATE provenance SET last_seen = ? WHERE article_id = ? AND source = ?",
+                                 seen_again)
 
 
 def ensure_table(store: Store) -> None:
