@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path, PurePosixPath
+import posixpath
+from pathlib import Path
 
 from feeds.write import TEXT_SUFFIXES
 from tagfeed.store import Store
@@ -72,4 +73,5 @@ class OutputIndex:
 
 
 def _with_twin(rel: str) -> tuple[str, ...]:
-    return (rel, rel + ".gz") if PurePosixPath(rel).suffix in TEXT_SUFFIXES else (rel,)
+    # posixpath.splitext gives PurePosixPath(rel).suffix for every suffix in TEXT_SUFFIXES, without a Path
+    return (rel, rel + ".gz") if posixpath.splitext(rel)[1] in TEXT_SUFFIXES else (rel,)

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, Final, cast
 
-from sources.model import Article
+from sources.model import Article, Tag
 from tagfeed.config import SiteConfig
 from tagfeed.errors import StoreError
 from tagfeed.store import SourceState, Store, article_from_json, article_to_json, content_hash
@@ -129,6 +129,14 @@ class PgStore(Store):
         row = self.conn.execute("SELECT data, content_hash FROM articles WHERE id=%s", (article_id,)).fetchone()
         return (article_from_json(row[0]), row[1]) if row else None
 
+    def article_rows(self, article_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        wanted = list(article_ids)
+        if not wanted:
+            return {}
+        rows = self.conn.execute("SELECT id, data, content_hash FROM articles WHERE id = ANY(%s)",
+                                 (wanted,)).fetchall()
+        return {i: (data, digest) for i, data, digest in rows}
+
     def put_articles(self, articles: Iterable[Article]) -> None:
         rows = [(a.id, article_to_json(a), content_hash(a), a.published, a.updated) for a in articles]
         with self.conn.transaction(), self.conn.cursor() as cur:
@@ -139,8 +147,9 @@ class PgStore(Store):
 
     def articles(self) -> Iterator[Article]:
         with self.conn.cursor() as cur:
+            tags: dict[tuple[str, str], Tag] = {}
             for (data,) in cur.execute("SELECT data FROM articles ORDER BY published DESC, id COLLATE \"C\""):
-                yield article_from_json(data)
+                yield article_from_json(data, tags)
 
     def count_articles(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])

@@ -12,6 +12,7 @@ import dataclasses
 import fcntl
 import glob
 import itertools
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from tagfeed.outputs import OutputIndex
 from tagfeed.pgstore import PgStore, open_store
 from tagfeed.provenance import Sightings
 from tagfeed.publish import open_publisher
-from tagfeed.store import SourceState, Store, content_hash
+from tagfeed.store import SourceState, Store, article_from_json, content_hash
 from tagfeed.websub import changed_feed_urls, ping_hub
 
 log = logging.getLogger("tagfeed.build")
@@ -152,14 +153,18 @@ def settle(store: Store, found: dict[str, Article], now: datetime) -> int:
     """
     settled: list[Article] = []
     new = 0
+    stored = store.article_rows(found)  # one query, not one per article
     for article_id, article in found.items():
-        known = store.get_article(article_id)
-        if known is None:
+        row = stored.get(article_id)
+        if row is None:
             when = article.published or now - timedelta(seconds=new + 1)
             settled.append(dataclasses.replace(article, published=when, updated=article.updated or when))
             new += 1
             continue
-        old, old_hash = known
+        data, old_hash = row
+        if _unchanged(data, old_hash, article):
+            continue
+        old = article_from_json(data)
         merged = reconcile(old, article)
         changed = content_hash(merged) != old_hash
         if changed or merged.tags != old.tags:
@@ -168,6 +173,24 @@ def settle(store: Store, found: dict[str, Article], now: datetime) -> int:
                 updated=_next_updated(old.updated, article.updated, now) if changed else old.updated))
     store.put_articles(settled)
     return new
+
+
+def _unchanged(data: str, old_hash: str, article: Article) -> bool:
+    """True when settling ``article`` against the stored row would store nothing: seen
+    again from the same source with the same content hash and no tag the row lacks.
+    (From the same source ``reconcile`` keeps the new text and unites the tags, so the
+    hash is the new article's and the tags are the old ones exactly when nothing new
+    came in.) Anything else, or any doubt, goes the long way through ``reconcile``."""
+    stored = json.loads(data)
+    if stored.get("source") != article.source:
+        return False
+    old_tags = [(slug, name) for slug, name in stored["tags"]]
+    united = dict(old_tags)
+    for tag in article.tags:
+        united[tag.slug] = tag.name
+    if sorted(united.items()) != old_tags:
+        return False
+    return content_hash(article) == old_hash
 
 
 def reconcile(old: Article, new: Article) -> Article:

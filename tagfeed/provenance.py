@@ -80,16 +80,26 @@ class Sightings:
         ensure_table(store)
         if not self.seen:
             return
-        known = {(s.article_id, s.source): s for s in _read(store, {i for i, _ in self.seen})}
+        known = _read_raw(store, {i for i, _ in self.seen})
         when = _iso(now)
+        # many rows share one stored tags text and one sighting's tags (a page's tag): parse and unite once
+        united: dict[tuple[str, tuple[Tag, ...]], tuple[tuple[Tag, ...], tuple[Tag, ...]]] = {}
         rows, seen_again = [], []
         for key, seen in self.seen.items():
-            old = known.get(key)
-            tags = _united(old.tags, seen.tags) if old else seen.tags
-            if old and (old.tags, old.truncated, old.chars) == (tags, seen.truncated, seen.chars):
-                seen_again.append((when, seen.article_id, seen.source))  # only last_seen moves
-                continue
-            first = _iso(old.first_seen) if old and old.first_seen else when
+            raw = known.get(key)
+            if raw is None:
+                tags, first = seen.tags, when
+            else:
+                text, truncated, chars, first_seen = raw
+                pair = united.get((text, seen.tags))
+                if pair is None:
+                    old_tags = _tags_of(text)
+                    pair = united[(text, seen.tags)] = (old_tags, _united(old_tags, seen.tags))
+                old_tags, tags = pair
+                if (old_tags, bool(truncated), int(chars)) == (tags, seen.truncated, seen.chars):
+                    seen_again.append((when, seen.article_id, seen.source))  # only last_seen moves
+                    continue
+                first = _iso(datetime.fromisoformat(first_seen))
             rows.append((seen.article_id, seen.source, _tags_json(tags), int(seen.truncated), seen.chars,
                          first, when))
         with store.db:
@@ -133,6 +143,24 @@ def _read(store: Store, ids: Iterable[str]) -> list[Sighting]:
                               last_seen=datetime.fromisoformat(last))
                      for a, s, t, cut, n, f, last in rows)
     return found
+
+
+def _read_raw(store: Store, ids: Iterable[str]) -> dict[tuple[str, str], tuple[str, int, int, str]]:
+    """The stored (tags, truncated, chars, first_seen) of each (article, source) pair, undecoded."""
+    wanted = sorted(ids)
+    found: dict[tuple[str, str], tuple[str, int, int, str]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        rows = store.db.execute(
+            "SELECT article_id, source, tags, truncated, chars, first_seen FROM provenance "
+            f"WHERE article_id IN ({marks})", tuple(chunk)).fetchall()
+        found.update(((a, s), (t, cut, n, f)) for a, s, t, cut, n, f in rows)
+    return found
+
+
+def _tags_of(text: str) -> tuple[Tag, ...]:
+    return tuple(Tag(slug=slug, name=name) for slug, name in json.loads(text))
 
 
 def _united(old: Iterable[Tag], new: Iterable[Tag]) -> tuple[Tag, ...]:

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS sources (
     ttl INTEGER
 );
 """
+_CHUNK = 500  # ids per IN (...) when reading a batch of articles
 _ADDED_COLUMNS = {"sources": (("ttl", "INTEGER"),)}  # columns newer than a store file may be
 
 
@@ -68,6 +69,9 @@ class SourceState:
     ttl: int | None = None  # the feed's RSS <ttl> in minutes, kept for polls answered 304
 
 
+_SOURCE_FIELDS = tuple(f.name for f in dataclasses.fields(SourceState))
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat() if value else None
 
@@ -86,17 +90,26 @@ def content_hash(article: Article) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+_ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article))
+
+
 def article_to_json(article: Article) -> str:
-    data = dataclasses.asdict(article)
+    # field by field: dataclasses.asdict deep-copies every value only for json.dumps to walk it again
+    data = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
     data["tags"] = [[t.slug, t.name] for t in article.tags]
     data["published"] = _iso(article.published)
     data["updated"] = _iso(article.updated)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
-def article_from_json(text: str) -> Article:
+def article_from_json(text: str, tags: dict[tuple[str, str], Tag] | None = None) -> Article:
+    """``tags``, when given, shares one ``Tag`` per (slug, name) over many calls (they are frozen)."""
     data: dict[str, Any] = json.loads(text)
-    data["tags"] = tuple(Tag(slug=s, name=n) for s, n in data["tags"])
+    if tags is None:
+        data["tags"] = tuple(Tag(slug=s, name=n) for s, n in data["tags"])
+    else:
+        data["tags"] = tuple(tags.get((s, n)) or tags.setdefault((s, n), Tag(slug=s, name=n))
+                             for s, n in data["tags"])
     data["paragraphs"] = tuple(data["paragraphs"])
     data["published"] = _from_iso(data["published"])
     data["updated"] = _from_iso(data["updated"])
@@ -153,6 +166,17 @@ class Store:
         row = self.db.execute("SELECT data, content_hash FROM articles WHERE id=?", (article_id,)).fetchone()
         return (article_from_json(row[0]), row[1]) if row else None
 
+    def article_rows(self, article_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The stored (data, content_hash) of each of these ids the store holds, in one pass."""
+        wanted = list(article_ids)
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT id, data, content_hash FROM articles WHERE id IN ({marks})", chunk)
+            found.update((i, (data, digest)) for i, data, digest in rows)
+        return found
+
     def put_articles(self, articles: Iterable[Article]) -> None:
         """Insert or replace articles, which must carry their dates already."""
         rows = [
@@ -165,8 +189,9 @@ class Store:
     def articles(self) -> Iterator[Article]:
         """Every stored article, newest first (ties broken by id, so order is stable)."""
         rows = self.db.execute("SELECT data FROM articles ORDER BY published DESC, id")
+        tags: dict[tuple[str, str], Tag] = {}
         for (data,) in rows:
-            yield article_from_json(data)
+            yield article_from_json(data, tags)
 
     def count_articles(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
@@ -181,7 +206,7 @@ class Store:
         return _state_from_row(dict(row)) if row else None
 
     def put_source(self, state: SourceState) -> None:
-        data = dataclasses.asdict(state)
+        data = {name: getattr(state, name) for name in _SOURCE_FIELDS}  # not asdict: no deep copies
         for key in ("last_ok", "last_attempt", "next_fetch", "retry_after"):
             data[key] = _iso(data[key])
         columns = ", ".join(data)
