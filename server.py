@@ -79,13 +79,15 @@ class FastFiles:
 
     The same headers, status and log line as ``_file_response`` (tests compare
     the two), straight from the cached ``Entry``: no request object, no Flask
-    response, so a poller's 304 costs a few dict look-ups and two stats. Any
+    response, so a poller's 304 costs a few dict look-ups and two stats. Each entry's
+    header lists are made once (per variant and max-age) and reused while the entry is. Any
     other request, or a path that routing would not send to a file, goes to Flask.
     """
 
     def __init__(self, app: Flask, lookup: Callable[[str], tuple[Entry, int] | None]) -> None:
         self.app, self.wsgi, self.lookup = app, app.wsgi_app, lookup
         self._routes: dict[str, str | None] = {}  # PATH_INFO -> the file's url_path, or None
+        self._made: dict[tuple[int, bool, int], tuple[Entry, _Heads]] = {}  # (id(entry), gzip, max_age)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -111,7 +113,31 @@ class FastFiles:
 
     def _respond(self, environ: dict[str, Any], start_response: Callable[..., Any], entry: Entry,
                  max_age: int) -> list[bytes]:
-        use_gzip = entry.gz_body is not None and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
+        use_gzip = entry.gz_body is not None and _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
+        etag, body, full, not_modified = self._heads(entry, use_gzip, max_age)
+        none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if none_match is not None and none_match == etag:  # the poller's case: its own tag back, a 304
+            answer_304 = True
+        else:
+            asked = {name: environ[key] for name, key in (("If-None-Match", "HTTP_IF_NONE_MATCH"),
+                                                          ("If-Modified-Since", "HTTP_IF_MODIFIED_SINCE"))
+                     if key in environ}
+            answer_304 = bool(asked) and conditional(asked, etag, entry.last_modified) == 304
+        if answer_304:
+            status, sent, body, headers = "304 NOT MODIFIED", 0, b"", not_modified
+        else:
+            status, sent, headers = "200 OK", 0 if environ["REQUEST_METHOD"] == "HEAD" else len(body), full
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(clf_line(environ, status[:3], sent, datetime.now().astimezone()))
+        start_response(status, list(headers))
+        return [body] if sent else []
+
+    def _heads(self, entry: Entry, use_gzip: bool, max_age: int) -> _Heads:
+        """ETag, body and the 200 and 304 header lists of one entry's variant, made once per entry."""
+        key = (id(entry), use_gzip, max_age)
+        made = self._made.get(key)
+        if made is not None and made[0] is entry:
+            return made[1]
         etag = gzip_etag(entry.etag) if use_gzip else entry.etag
         body = entry.gz_body if use_gzip and entry.gz_body is not None else entry.body
         headers = [("Content-Type", entry.content_type), ("ETag", etag),
@@ -119,19 +145,27 @@ class FastFiles:
                    ("Cache-Control", f"public, max-age={max_age}"), ("Vary", "Accept-Encoding")]
         if use_gzip:
             headers.append(("Content-Encoding", "gzip"))
-        asked = {name: environ[key] for name, key in (("If-None-Match", "HTTP_IF_NONE_MATCH"),
-                                                      ("If-Modified-Since", "HTTP_IF_MODIFIED_SINCE"))
-                 if key in environ}
-        if asked and conditional(asked, etag, entry.last_modified) == 304:
-            status, sent, body = "304 NOT MODIFIED", 0, b""
-            headers = [(k, v) for k, v in headers if k.lower() not in _NOT_IN_304]
-        else:
-            status, sent = "200 OK", 0 if environ["REQUEST_METHOD"] == "HEAD" else len(body)
-            headers.append(("Content-Length", str(len(body))))
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(clf_line(environ, status[:3], sent, datetime.now().astimezone()))
-        start_response(status, headers)
-        return [body] if sent else []
+        not_modified = tuple((k, v) for k, v in headers if k.lower() not in _NOT_IN_304)
+        heads = (etag, body, (*headers, ("Content-Length", str(len(body)))), not_modified)
+        if len(self._made) >= 16384:  # entries replaced by rebuilds leave stale keys: start again
+            self._made.clear()
+        self._made[key] = (entry, heads)
+        return heads
+
+
+_Heads = tuple[str, bytes, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+_GZIP_ACCEPTED: dict[str | None, bool] = {}
+
+
+def _accepts_gzip(accept_encoding: str | None) -> bool:
+    """``accepts_gzip``, remembered per header value (a pure function of it; clients send few values)."""
+    try:
+        return _GZIP_ACCEPTED[accept_encoding]
+    except KeyError:
+        answer = accepts_gzip(accept_encoding)
+        if len(_GZIP_ACCEPTED) < 1024:
+            _GZIP_ACCEPTED[accept_encoding] = answer
+        return answer
 
 
 @functools.lru_cache(maxsize=4096)

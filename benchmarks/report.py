@@ -43,7 +43,7 @@ def ratios(r: dict[str, Any]) -> list[Row]:
     s = r.get("server")
     if s:
         for name, target in (("304", 3.0), ("gzip", 2.0), ("200", 2.0)):
-            rows.append((f"server {name} req/s", "tagfeed / naive send_file",
+            rows.append((f"server {name} req/s", f"tagfeed / naive send_file ({s.get('generator', 'python')})",
                          _div(s["tagfeed"][name]["rps"], s["naive"][name]["rps"]), ">=", target))
         rows.append(("server 304 p99", "ms, 16 connections", s["tagfeed"]["304"]["p99_ms"], "<=", 10.0))
     return rows
@@ -83,6 +83,7 @@ def raw_table(r: dict[str, Any]) -> str:
                      f"tagfeed peak {point['tagfeed_maxrss_mib']:.0f} MiB")
     s = r.get("server")
     if s:
+        lines.append(f"- load generator: {s.get('generator_detail', s.get('generator', 'python http.client'))}")
         for kind in ("tagfeed", "naive"):
             parts = [f"{name} {s[kind][name]['rps']:.0f} req/s p99 {s[kind][name]['p99_ms']:.1f} ms"
                      for name in ("200", "304", "gzip")]

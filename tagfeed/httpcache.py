@@ -130,7 +130,11 @@ def clf_line(environ: Mapping[str, Any], status: str, size: int, now: datetime) 
     if not environ.get("REQUEST_URI") and environ.get("QUERY_STRING"):
         uri += "?" + environ["QUERY_STRING"]
     request_line = f"{environ.get('REQUEST_METHOD', '-')} {uri} {environ.get('SERVER_PROTOCOL', '-')}"
-    safe = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else f"\\x{ord(c):02x}" for c in request_line)
+    if request_line.isascii() and request_line.isprintable() and '"' not in request_line \
+            and "\\" not in request_line:
+        safe = request_line  # nothing to escape: the usual case
+    else:
+        safe = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else f"\\x{ord(c):02x}" for c in request_line)
     stamp = now.strftime("%d/%b/%Y:%H:%M:%S %z")
     return (f'{environ.get("REMOTE_ADDR", "-")} - {environ.get("REMOTE_USER") or "-"} [{stamp}] '
             f'"{safe}" {status} {size or "-"}')

@@ -103,7 +103,31 @@ def resolve(root: str, url_path: str) -> str | None:
     joined = safe_join(root, url_path)
     if joined is None:
         return None
-    real = os.path.realpath(joined)
-    if not real.startswith(root + os.sep) or _HIDDEN.search(os.path.relpath(real, root)):
+    real = _realpath_below(root, joined)
+    if not real.startswith(root + os.sep) or _HIDDEN.search(real[len(root) + 1:]):  # = relpath(real, root)
         return None
     return real
+
+
+def _realpath_below(root: str, joined: str) -> str:
+    """``os.path.realpath(joined)`` for a path below ``root`` (itself a realpath), with one lstat per
+    component below the root (and one of the root) instead of one per component from ``/``: when none
+    of them is a symlink and all exist, the real path is the path itself. Anything else (a symlink, a
+    missing component, ``.``) takes ``os.path.realpath``. Assumes the root's ancestors, real when the
+    server started, are not swapped for symlinks while it runs."""
+    prefix = root + os.sep
+    if not joined.startswith(prefix):
+        return os.path.realpath(joined)
+    path = root
+    try:
+        if stat.S_ISLNK(os.lstat(root).st_mode):
+            return os.path.realpath(joined)
+        for part in joined[len(prefix):].split(os.sep):
+            if part in ("", ".", ".."):
+                return os.path.realpath(joined)
+            path = path + os.sep + part
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return os.path.realpath(joined)
+    except (OSError, ValueError):
+        return os.path.realpath(joined)
+    return path
