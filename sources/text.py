@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-BOMS = (("\ufeff", "utf-8-sig"),)
 # Windows-1252 leaves these five bytes undefined; a text holding them is not cp1252.
 _CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from sources.model import Article, Tag
 from tagfeed.store import Store
@@ -128,35 +129,29 @@ def contributed(store: Store, names: Sequence[str]) -> int:
     return int(row[0])
 
 
-def _read(store: Store, ids: Iterable[str]) -> list[Sighting]:
+def _rows(store: Store, columns: str, ids: Iterable[str]) -> list[tuple[Any, ...]]:
+    """``columns`` of every provenance row of these articles, queried in chunks of ids."""
     wanted = sorted(ids)
-    found: list[Sighting] = []
+    rows: list[tuple[Any, ...]] = []
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
         marks = ", ".join("?" for _ in chunk)
-        rows = store.db.execute(
-            "SELECT article_id, source, tags, truncated, chars, first_seen, last_seen FROM provenance "
-            f"WHERE article_id IN ({marks})", tuple(chunk)).fetchall()
-        found.extend(Sighting(article_id=a, source=s, tags=tuple(Tag(slug=slug, name=name)
-                                                                 for slug, name in json.loads(t)),
-                              truncated=bool(cut), chars=int(n), first_seen=datetime.fromisoformat(f),
-                              last_seen=datetime.fromisoformat(last))
-                     for a, s, t, cut, n, f, last in rows)
-    return found
+        rows.extend(store.db.execute(f"SELECT {columns} FROM provenance WHERE article_id IN ({marks})",
+                                     tuple(chunk)).fetchall())
+    return rows
+
+
+def _read(store: Store, ids: Iterable[str]) -> list[Sighting]:
+    return [Sighting(article_id=a, source=s, tags=_tags_of(t), truncated=bool(cut), chars=int(n),
+                     first_seen=datetime.fromisoformat(f), last_seen=datetime.fromisoformat(last))
+            for a, s, t, cut, n, f, last in _rows(
+                store, "article_id, source, tags, truncated, chars, first_seen, last_seen", ids)]
 
 
 def _read_raw(store: Store, ids: Iterable[str]) -> dict[tuple[str, str], tuple[str, int, int, str]]:
     """The stored (tags, truncated, chars, first_seen) of each (article, source) pair, undecoded."""
-    wanted = sorted(ids)
-    found: dict[tuple[str, str], tuple[str, int, int, str]] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        rows = store.db.execute(
-            "SELECT article_id, source, tags, truncated, chars, first_seen FROM provenance "
-            f"WHERE article_id IN ({marks})", tuple(chunk)).fetchall()
-        found.update(((a, s), (t, cut, n, f)) for a, s, t, cut, n, f in rows)
-    return found
+    return {(a, s): (t, cut, n, f)
+            for a, s, t, cut, n, f in _rows(store, "article_id, source, tags, truncated, chars, first_seen", ids)}
 
 
 def _tags_of(text: str) -> tuple[Tag, ...]:

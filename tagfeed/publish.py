@@ -71,10 +71,3 @@ def record_published(store: Store, target: str, done: Sequence[tuple[str, str]])
             "INSERT INTO published (target, path, sha256) VALUES (?, ?, ?) "
             "ON CONFLICT (target, path) DO UPDATE SET sha256 = excluded.sha256",
             [(target, path, digest) for path, digest in done])
-
-
-def forget_published(store: Store, target: str) -> int:
-    """Drop a target's hashes so the next build uploads every object again; returns how many."""
-    with store.db:
-        store.db.executescript(_SCHEMA)
-        return store.db.execute("DELETE FROM published WHERE target=?", (target,)).rowcount

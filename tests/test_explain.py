@@ -146,7 +146,7 @@ def test_an_article_from_two_dumps_names_both_sources_its_tags_and_the_fuller_te
     _configure(project)
     out = _explain(project, SAME)
     seen = f"first seen {T0.isoformat()}, last seen {T0.isoformat()}"
-    assert f"  source: seeds/101_full.txt (its text is the one published)\n" in out
+    assert "  source: seeds/101_full.txt (its text is the one published)\n" in out
     assert f"    seeds/100_teaser.txt: tags Putin; {seen}; gave a teaser (cut short)" in out
     assert f"    seeds/101_full.txt: tags Kremlin; {seen}; gave the full text" in out
     assert "tags: Kremlin (kremlin) from seeds/101_full.txt; Putin (putin) from seeds/100_teaser.txt" in out
