@@ -84,20 +84,29 @@ def parse_tagpage(text: str, *, source: str) -> list[Article]:
 
 def read_tagpage(path: Path | str) -> list[Article]:
     """Read and parse one dump; every failure is a ``TagPageError`` naming the file."""
+    return parse_tagpage_bytes(read_dump(path), source=str(path))
+
+
+def read_dump(path: Path | str) -> bytes:
+    """The bytes of one dump, or a ``TagPageError`` naming the file and why not."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise TagPageError(name, "file not found") from None
     except IsADirectoryError:
         raise TagPageError(name, "is a directory, not a tag-page dump") from None
     except OSError as exc:
         raise TagPageError(name, f"cannot read: {exc.strerror or exc}") from None
+
+
+def parse_tagpage_bytes(data: bytes, *, source: str) -> list[Article]:
+    """``parse_tagpage`` of a dump's bytes in whatever encoding ``sources.text.decode`` detects."""
     try:
         text = decode(data)
     except NotTextError as exc:
-        raise TagPageError(name, f"not a text file: {exc}") from None
-    return parse_tagpage(text, source=name)
+        raise TagPageError(source, f"not a text file: {exc}") from None
+    return parse_tagpage(text, source=source)
 
 
 def _check_header(header: str, source: str) -> None:

@@ -24,7 +24,6 @@ from feeds.site import File, render_site
 from feeds.urls import Urls
 from feeds.write import sweep_temp_files
 from sources.model import Article, merge
-from sources.tagpage import read_tagpage
 from tagfeed.aggregate import Aggregator, user_agent
 from tagfeed.archive import plan_archives
 from tagfeed.config import Config, FeedSource, SiteConfig, TagPageSource
@@ -32,6 +31,7 @@ from tagfeed.errors import StoreError, TagPageError
 from tagfeed.health import record_low_yield, site_health, yield_warning
 from tagfeed.locks import BUILD_LOCK, advisory_lock, settling
 from tagfeed.outputs import OutputIndex
+from tagfeed.parsecache import ParseCache
 from tagfeed.pgstore import PgStore, open_store
 from tagfeed.provenance import Sightings
 from tagfeed.publish import open_publisher
@@ -100,7 +100,8 @@ def expand_paths(source: TagPageSource) -> list[Path]:
     return found
 
 
-def _ingest_tagpages(source: TagPageSource, store: Store, ingest: _Ingest, now: datetime) -> None:
+def _ingest_tagpages(source: TagPageSource, store: Store, ingest: _Ingest, now: datetime,
+                     parsed: ParseCache) -> None:
     try:
         paths = expand_paths(source)
     except TagPageError as exc:
@@ -108,7 +109,7 @@ def _ingest_tagpages(source: TagPageSource, store: Store, ingest: _Ingest, now: 
         return
     for path in paths:
         try:
-            found = read_tagpage(path)
+            found = parsed.read(path)
         except TagPageError as exc:
             _record(store, str(path), "tagpage", now, error=str(exc), ingest=ingest)
             continue
@@ -255,17 +256,21 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
     say = progress or (lambda stage, done, total: None)
     ingest = _Ingest()
     with locked_store(config.site) as store:
-        sweep_temp_files(config.site.output_dir)
+        clean_key = f"output_clean {config.site.output_dir}"
+        if store.get_meta(clean_key) != "yes":  # the last build here was killed while writing: drop its temp files
+            sweep_temp_files(config.site.output_dir)
         aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all,
                                 host_gap=config.site.host_gap)
+        parsed = ParseCache(config.site.state_dir / "parsed")  # dumps whose bytes did not change: not parsed again
         for done, source in enumerate(config.sources):
             say("reading", done, len(config.sources))
             if isinstance(source, TagPageSource):
-                _ingest_tagpages(source, store, ingest, now)
+                _ingest_tagpages(source, store, ingest, now, parsed)
             elif isinstance(source, FeedSource) and not poll_feeds:
                 ingest.names.add(source.url)
             elif isinstance(source, FeedSource):
                 _ingest_feed(source, aggregator, ingest)
+        parsed.prune()
         with _settling(store):  # workers settle polled articles meanwhile
             new = settle(store, ingest.articles, now)
         ingest.sightings.write(store, now)
@@ -281,8 +286,10 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
                             fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None)
         # a local directory or s3://bucket/prefix (tagfeed/publish.py)
         files = _counted(itertools.chain(files, [status]), say, estimate_files(articles))
+        store.set_meta(clean_key, "no")
         report = open_publisher(config.site, store).publish_tree(files)
         outputs.commit()
+        store.set_meta(clean_key, "yes")
         store.set_meta("last_build", now.isoformat())
         store.set_meta("last_build_errors", str(len(ingest.errors)))
     if config.site.websub_hub:  # after the lock: a slow hub never holds up the next build
