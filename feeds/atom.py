@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -20,8 +21,17 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds.channel import (
-    GENERATOR, GENERATOR_VERSION, Channel, check_xml, entry_content, entry_dates, entry_title, entry_summary,
-    feed_updated, xml_attr, xml_escape,
+    GENERATOR,
+    GENERATOR_VERSION,
+    Channel,
+    check_xml,
+    entry_content,
+    entry_dates,
+    entry_summary,
+    entry_title,
+    feed_updated,
+    xml_attr,
+    xml_escape,
 )
 from feeds.urls import MEDIA_TYPES
 from sources.model import Article
@@ -160,10 +170,8 @@ def atom_entry(channel: Channel, article: Article, content: str | None = None) -
            '    <link href="', xml_attr(channel.urls.article_link(article)), '"/>\n']
     if summary := entry_summary(article):
         out.append(_text_construct("summary", summary))
-    for tag in article.tags:
-        label = f' label="{xml_attr(tag.name)}"' if tag.name else ""
-        out.append(f'    <category term="{xml_attr(tag.slug)}"{label}/>\n')
-    out += ["    <published>", published.isoformat(), "</published>\n"]
+    out.extend([_category(tag.slug, tag.name) for tag in article.tags])
+    out += ["    <published>", stamp if published == updated else published.isoformat(), "</published>\n"]
     if article.source_url:
         source_title = f"      <title>{xml_escape(article.source_title)}</title>\n" if article.source_title else ""
         out += ["    <source>\n      <id>", xml_escape(article.source_url), "</id>\n", source_title,
@@ -171,6 +179,13 @@ def atom_entry(channel: Channel, article: Article, content: str | None = None) -
                 xml_attr(article.source_url), '"/>\n    </source>\n']
     out.append("  </entry>\n")
     return "".join(out)
+
+
+@lru_cache(maxsize=1 << 14)
+def _category(slug: str, name: str) -> str:
+    """A tag's ``<category>``: the same in every entry that has the tag, so made once."""
+    label = f' label="{xml_attr(name)}"' if name else ""
+    return f'    <category term="{xml_attr(slug)}"{label}/>\n'
 
 
 def _entry_id(article: Article) -> str:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Final
 
-from tagfeed.errors import RenderError
 from feeds.urls import PageFormat, Urls
 from sources.model import Article, Tag, uuid_urn
 from tagfeed import __version__
+from tagfeed.errors import RenderError
 
 GENERATOR: Final = "tagfeed"
 GENERATOR_VERSION: Final = __version__
@@ -85,8 +85,9 @@ def entry_dates(article: Article) -> tuple[datetime, datetime]:
     updated = article.updated or article.published
     if published is None or updated is None:
         raise RenderError(f"article {article.id}", "has no published or updated date")
-    published, updated = utc(published, article.id), utc(updated, article.id)
-    return published, max(published, updated)
+    if published.tzinfo is not timezone.utc or updated.tzinfo is not timezone.utc:  # the store's are UTC
+        published, updated = utc(published, article.id), utc(updated, article.id)
+    return published, updated if updated > published else published
 
 
 def feed_updated(channel: Channel, articles: Sequence[Article]) -> datetime:
@@ -159,13 +160,16 @@ def xml_clean(article: Article) -> Article:
 
 # Escaping for the string-built Atom and RSS, exactly as lxml serializes: ``& < >`` and
 # carriage returns in text, and also ``"``, newlines and tabs in attributes.
+# Most text has none of these: ``in`` tests cost less than the ``replace`` calls.
 def xml_escape(text: str) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\r", "&#13;") if "\r" in text else text
 
 
 def xml_attr(text: str) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    if "&" in text or "<" in text or ">" in text or '"' in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     if "\n" in text or "\r" in text or "\t" in text:
         text = text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
     return text

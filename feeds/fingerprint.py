@@ -40,6 +40,7 @@ class Prints:
 
     def __init__(self) -> None:
         self._articles: dict[int, bytes] = {}
+        self._parts: dict[object, hashlib.blake2b] = {}  # hashable parts -> the digest of code and parts so far
 
     def article(self, article: Article) -> bytes:
         key = id(article)  # the caller keeps every article alive for the whole render
@@ -49,8 +50,24 @@ class Prints:
         return found
 
     def of(self, parts: object, articles: Sequence[Article] = ()) -> str:
-        digest = hashlib.blake2b(code_version(), digest_size=16)
-        digest.update(repr(parts).encode())
+        digest = self._start(parts)
         for article in articles:
             digest.update(self.article(article))
-        return digest.hexdigest()
+        return str(digest.hexdigest())
+
+    def _start(self, parts: object) -> hashlib.blake2b:
+        """The digest of the code and ``parts``, to be continued with articles. Every article
+        page shares its parts, so those are hashed (and their repr made) once per build."""
+        try:
+            started = self._parts.get(parts)
+        except TypeError:  # unhashable parts (a list inside): hashed each time
+            return self._digest(parts)
+        if started is None:
+            started = self._parts[parts] = self._digest(parts)
+        return started.copy()
+
+    @staticmethod
+    def _digest(parts: object) -> hashlib.blake2b:
+        digest = hashlib.blake2b(code_version(), digest_size=16)
+        digest.update(repr(parts).encode())
+        return digest

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jinja2
@@ -111,9 +111,12 @@ def render_article_page_jinja(site_title: str, urls: Urls, article: Article) -> 
 
 
 def _e(value: str) -> str:
-    """markupsafe.escape (what autoescape applies), as a plain str."""
-    return (value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
-            .replace("'", "&#39;").replace('"', "&#34;"))
+    """markupsafe.escape (what autoescape applies), as a plain str. Most text has nothing to
+    escape, and five ``in`` tests cost less than five ``replace`` calls (or markupsafe's Markup)."""
+    if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
+        return (value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+                .replace("'", "&#39;").replace('"', "&#34;"))
+    return value
 
 
 # base.html around a page's main block.
@@ -146,13 +149,27 @@ def _frame(title: str, feeds: Sequence[FeedLink], urls: Urls, here: str, site_ti
     if here == urls.index_path():
         out.append(f'<link rel="outline" type="text/x-opml" title="{_e(site_title)}: tag feeds (OPML)" '
                    f'href="{_e(urls.url(urls.opml_path()))}">\n')
-    out += [_STYLE, '"', _e(urls.href(here, urls.index_path())), '">', _e(site_title), "</a></header>\n<main>\n",
-            *main, _FOOT]
+    out += [_page_top(site_title, urls, here.rpartition("/")[0]), *main, _FOOT]
     return "".join(out).encode("utf-8")
 
 
+@lru_cache(maxsize=256)
+def _page_top(site_title: str, urls: Urls, folder: str) -> str:
+    """The style sheet and header: the same on every page of a folder, so made once."""
+    to_index = urls.href(f"{folder}/x" if folder else "x", urls.index_path())
+    return "".join([_STYLE, '"', _e(to_index), '">', _e(site_title), "</a></header>\n<main>\n"])
+
+
+@lru_cache(maxsize=1 << 16)
+def _tag_link(urls: Urls, folder: str, slug: str, name: str) -> str:
+    """An article page's link to a tag's page; every article page is in one folder."""
+    page = f"{folder}/x" if folder else "x"  # any page of that folder
+    return f'<a href="{_e(urls.href(page, urls.tag_path(slug, "html")))}" rel="tag">{_e(name)}</a>'
+
+
+@lru_cache(maxsize=1 << 16)  # an article's dates show on its page and in its tags' lists
 def _time(moment: datetime) -> str:
-    return f'<time datetime="{_e(moment.isoformat())}">{_e(human_date(moment))}</time>'
+    return f'<time datetime="{moment.isoformat()}">{_e(human_date(moment))}</time>'  # ISO text needs no escaping
 
 
 def render_tag_page(channel: Channel, articles: Sequence[Article],
@@ -209,8 +226,8 @@ def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:
         source = f" ({_e(article.source_title)})" if article.source_title else ""
         main += ['<p><a href="', _e(article.link), '" rel="external">Read it at the source</a>', source, "</p>\n"]
     if article.tags:
-        links = ",".join(f'<a href="{_e(urls.href(here, urls.tag_path(t.slug, "html")))}" rel="tag">{_e(t.name)}</a>'
-                         for t in article.tags)
+        folder = here.rpartition("/")[0]
+        links = ",".join([_tag_link(urls, folder, t.slug, t.name) for t in article.tags])
         main += ['<nav aria-label="Tags"><p>Tags:\n', links, "</p></nav>\n"]
     main.append("</article>\n")
     return _frame(f"{article.title} — {site_title}", (), urls, here, site_title, main)

@@ -59,7 +59,9 @@ def json_item(channel: Channel, article: Article, content: str | None = None) ->
            _encode_string(entry_title(article)), ',\n      "content_html": ', _encode_string(entry_content(article) if content is None else content)]
     if summary := entry_summary(article):
         out += [',\n      "summary": ', _encode_string(summary)]
-    out += [',\n      "date_published": "', rfc3339(published), '",\n      "date_modified": "', rfc3339(updated), '"']
+    stamp = rfc3339(published)
+    out += [',\n      "date_published": "', stamp, '",\n      "date_modified": "',
+            stamp if updated == published else rfc3339(updated), '"']
     if article.tags:
         out += [',\n      "tags": [\n        ', ",\n        ".join(_encode_string(t.name) for t in article.tags),
                 "\n      ]"]

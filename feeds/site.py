@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from feeds.archive import TagArchive, render_archived_atom
 from feeds.atom import atom_entry, render_atom
 from feeds.channel import Channel, entry_content, entry_dates, sort_articles, xml_clean
 from feeds.fingerprint import Fresh, Prints, never_fresh
-from feeds.html import TagEntry, render_article_page, render_index, render_tag_page, tag_page_row
+from feeds.html import (
+    TagEntry,
+    render_article_page,
+    render_index,
+    render_tag_page,
+    tag_page_row,
+)
 from feeds.jsonfeed import json_item, render_json
 from feeds.opml import render_opml
 from feeds.rss import render_rss, rss_item
@@ -41,19 +48,21 @@ class Fragments:
 
     def __init__(self, uses: Mapping[str, int]) -> None:
         self._uses = uses
-        self._made: dict[tuple[str, str], tuple[str, int]] = {}  # (kind, id) -> (text, uses left)
+        self._made: dict[tuple[str, str], list[Any]] = {}  # (kind, id) -> [text, uses left]
 
     def get(self, kind: str, article: Article, make: Entry) -> str:
         key = (kind, article.id)
         found = self._made.get(key)
         if found is None:
             text, left = make(article), self._uses.get(article.id, 1) - 1
-        else:
-            text, left = found[0], found[1] - 1
-        if left > 0:
-            self._made[key] = (text, left)
-        elif found is not None:
+            if left > 0:
+                self._made[key] = [text, left]
+            return text
+        found[1] -= 1  # in place: a hit allocates nothing
+        if found[1] <= 0:
             del self._made[key]
+        text = found[0]
+        assert isinstance(text, str)
         return text
 
 
@@ -75,17 +84,22 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
     ordered = _unique(sort_articles([xml_clean(a) for a in articles]))
     groups = group_by_tag(ordered)
     prints = Prints()
+
+    def done(paths: tuple[str, ...], parts: object, articles: Sequence[Article] = ()) -> bool:
+        """Whether ``fresh`` has these files on disk already; nothing is hashed when nobody asks."""
+        return fresh is not never_fresh and fresh(paths, prints.of(parts, articles))
+
     uses = Counter(a.id for a in ordered[:max_items])
     uses.update(a.id for group in groups for a in group.articles[:max_items])
     pieces = Fragments(uses)
     everything = Channel(urls=urls, site_title=site_title, hub=hub)
-    if not fresh(_feed_paths(everything), prints.of((everything, max_items), ordered[:max_items])):
+    if not done(_feed_paths(everything), (everything, max_items), ordered[:max_items]):
         yield from _render_feeds(everything, ordered[:max_items], pieces)
     for group in groups:
         channel = Channel(urls=urls, site_title=site_title, tag=group.tag, hub=hub)
         archive = (archives or {}).get(group.tag.slug)
         paths = (*_feed_paths(channel), channel.path("html"))
-        if not archive and fresh(paths, prints.of((channel, max_items), group.articles[:max_items])):
+        if not archive and done(paths, (channel, max_items), group.articles[:max_items]):
             continue
         yield from _render_feeds(channel, group.articles[:max_items], pieces, skip="atom" if archive else None)
         if archive:
@@ -94,14 +108,14 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
         yield here, render_tag_page(channel, group.articles[:max_items],
                                     lambda a: pieces.get("row", a, lambda a: tag_page_row(urls, here, a)))
     for article in ordered:
-        if not fresh((urls.article_path(article),), prints.of((site_title, urls), (article,))):
+        if not done((urls.article_path(article),), (site_title, urls), (article,)):
             yield urls.article_path(article), render_article_page(site_title, urls, article)
     entries = [TagEntry(group.tag, len(group.articles)) for group in groups]
-    if not fresh((urls.index_path(),), prints.of((everything, entries, max_items, sources), ordered[:max_items])):
+    if not done((urls.index_path(),), (everything, entries, max_items, sources), ordered[:max_items]):
         yield urls.index_path(), render_index(everything, entries, ordered[:max_items], sources)
     newest = entry_dates(ordered[0])[1] if ordered else None
     tags = [g.tag for g in groups]
-    if not fresh((urls.opml_path(),), prints.of((site_title, urls, tags, newest))):
+    if not done((urls.opml_path(),), (site_title, urls, tags, newest)):
         yield urls.opml_path(), render_opml(site_title, urls, tags, newest)
 
 
@@ -124,8 +138,11 @@ def _render_feeds(channel: Channel, articles: Sequence[Article], pieces: Fragmen
         if fmt == skip:
             continue
 
-        def entry(article: Article, fmt: str = fmt, make: EntryMaker = make) -> str:
-            return pieces.get(fmt, article, lambda a: make(channel, a, content(a)))
+        def build(article: Article, make: EntryMaker = make) -> str:
+            return make(channel, article, content(article))
+
+        def entry(article: Article, fmt: str = fmt, build: Callable[[Article], str] = build) -> str:
+            return pieces.get(fmt, article, build)
 
         yield channel.path(fmt), render(channel, articles, entry)
 

@@ -8,6 +8,7 @@ rebuilds and machines.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 import unicodedata
@@ -59,11 +60,17 @@ class Article:
     @property
     def id_hex(self) -> str:
         """The id as 32 hex digits, for file names (``articles/<hex>.html``)."""
-        if self.id.startswith("urn:uuid:"):
-            if _UUID.fullmatch(self.id, 9):
-                return self.id[9:].replace("-", "")  # what uuid.UUID(...).hex gives, without parsing
-            return uuid.UUID(self.id[9:]).hex
-        return hashlib.sha256(self.id.encode("utf-8")).hexdigest()[:32]
+        return id_hex(self.id)
+
+
+@functools.lru_cache(maxsize=1 << 17)  # a render asks for each article's several times
+def id_hex(article_id: str) -> str:
+    """``Article.id_hex`` of an id: a uuid's hex, else the first 32 hex digits of its sha256."""
+    if article_id.startswith("urn:uuid:"):
+        if _UUID.fullmatch(article_id, 9):
+            return article_id[9:].replace("-", "")  # what uuid.UUID(...).hex gives, without parsing
+        return uuid.UUID(article_id[9:]).hex
+    return hashlib.sha256(article_id.encode("utf-8")).hexdigest()[:32]
 
 
 def normalize_title(title: str) -> str:
