@@ -10,7 +10,7 @@ gives a new one. Pure: whoever calls ``render_site`` decides, through a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -36,13 +36,22 @@ def code_version() -> bytes:
 
 
 class Prints:
-    """Fingerprints of groups of files; each article is hashed once per build."""
+    """Fingerprints of groups of files; each article is hashed once per build.
 
-    def __init__(self) -> None:
+    ``known`` may give an article's digest by id, made by whoever holds the article
+    in a canonical serialized form (the store's rows): it must change whenever any
+    field of the article does, and be the same for the same article in every build.
+    """
+
+    def __init__(self, known: Mapping[str, bytes] | None = None) -> None:
+        self._known = known or {}
         self._articles: dict[int, bytes] = {}
         self._parts: dict[object, hashlib.blake2b] = {}  # hashable parts -> the digest of code and parts so far
 
     def article(self, article: Article) -> bytes:
+        found = self._known.get(article.id)
+        if found is not None:
+            return found
         key = id(article)  # the caller keeps every article alive for the whole render
         found = self._articles.get(key)
         if found is None:

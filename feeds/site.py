@@ -74,16 +74,18 @@ class TagGroup:
 
 def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_items: int, *,
                 archives: Mapping[str, TagArchive] | None = None, fresh: Fresh = never_fresh,
-                sources: Sequence[SourceStatus] = (), hub: str | None = None) -> Iterator[File]:
+                sources: Sequence[SourceStatus] = (), hub: str | None = None,
+                article_digests: Mapping[str, bytes] | None = None) -> Iterator[File]:
     """Every file of the tree: all.*, each tag's feeds and page, article pages, index, OPML.
 
     ``sources`` is the index's "Sources" section (feeds/status.py).
     A tag in ``archives`` gets an RFC 5005 Atom feed and archive pages instead (feeds/archive.py).
-    A group of files whose inputs' fingerprint ``fresh`` says is on disk already is not rendered.
+    A group of files whose inputs' fingerprint ``fresh`` says is on disk already is not rendered;
+    ``article_digests`` (``Store.articles``) spares hashing each article for that.
     """
     ordered = _unique(sort_articles([xml_clean(a) for a in articles]))
     groups = group_by_tag(ordered)
-    prints = Prints()
+    prints = Prints(article_digests)
 
     def done(paths: tuple[str, ...], parts: object, articles: Sequence[Article] = ()) -> bool:
         """Whether ``fresh`` has these files on disk already; nothing is hashed when nobody asks."""

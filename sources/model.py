@@ -127,8 +127,8 @@ def make_tag(name: str) -> Tag:
 
 
 def _fullness(article: Article) -> tuple[int, int]:
-    body = article.content_html or "".join(article.paragraphs)
-    return (0 if article.truncated else 1, len(body))
+    body = len(article.content_html) if article.content_html else sum(map(len, article.paragraphs))
+    return (0 if article.truncated else 1, body)
 
 
 def merge(a: Article, b: Article) -> Article:
@@ -138,13 +138,19 @@ def merge(a: Article, b: Article) -> Article:
     """
     full, other = (b, a) if _fullness(b) > _fullness(a) else (a, b)
     tags = {t.slug: t for t in (*other.tags, *full.tags)}
-    published = min((d for d in (a.published, b.published) if d), default=None)
-    updated = max((d for d in (a.updated, b.updated) if d), default=None)
     return dataclasses.replace(
         full,
         tags=tuple(sorted(tags.values())),
         caption=full.caption or other.caption,
         link=full.link or other.link,
-        published=published,
-        updated=updated,
+        published=_earliest(a.published, b.published),
+        updated=_latest(a.updated, b.updated),
     )
+
+
+def _earliest(x: datetime | None, y: datetime | None) -> datetime | None:
+    return y if x is None else x if y is None else min(x, y)
+
+
+def _latest(x: datetime | None, y: datetime | None) -> datetime | None:
+    return y if x is None else x if y is None else max(x, y)

@@ -25,10 +25,10 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, Final, cast
 
-from sources.model import Article, Tag
+from sources.model import Article
 from tagfeed.config import SiteConfig
 from tagfeed.errors import StoreError
-from tagfeed.store import SourceState, Store, article_from_json, article_to_json, content_hash
+from tagfeed.store import SourceState, Store, article_from_json, article_to_json, content_hash, decode_rows
 
 _MIGRATION_LOCK: Final = 0x7461_6766  # "tagf": pg_advisory_xact_lock key for schema upgrades
 _DATES: Final = ("last_ok", "last_attempt", "next_fetch", "retry_after")
@@ -141,11 +141,10 @@ class PgStore(Store):
                 "data=EXCLUDED.data, content_hash=EXCLUDED.content_hash, published=EXCLUDED.published, "
                 "updated=EXCLUDED.updated", rows)
 
-    def articles(self) -> Iterator[Article]:
+    def articles(self, digests: dict[str, bytes] | None = None) -> Iterator[Article]:
         with self.conn.cursor() as cur:
-            tags: dict[tuple[str, str], Tag] = {}
-            for (data,) in cur.execute("SELECT data FROM articles ORDER BY published DESC, id COLLATE \"C\""):
-                yield article_from_json(data, tags)
+            rows = cur.execute("SELECT data FROM articles ORDER BY published DESC, id COLLATE \"C\"")
+            yield from decode_rows((data for (data,) in rows), digests)
 
     def count_articles(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])

@@ -274,7 +274,8 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         with _settling(store):  # workers settle polled articles meanwhile
             new = settle(store, ingest.articles, now)
         ingest.sightings.write(store, now)
-        articles = list(store.articles())
+        digests: dict[str, bytes] = {}  # each article's fingerprint, from its stored row
+        articles = list(store.articles(digests))
         say("reading", len(config.sources), len(config.sources))
         urls = Urls(config.site.base_url)
         archives = plan_archives(store, articles, config.site.max_items, config.site.archive_page_size)
@@ -283,7 +284,8 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
                                       hub=config.site.websub_hub or None)
         outputs = OutputIndex(store, config.site.output_dir)  # groups whose inputs did not change are skipped
         files = render_site(config.site.title, urls, articles, config.site.max_items, archives=archives,
-                            fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None)
+                            fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None,
+                            article_digests=digests)
         # a local directory or s3://bucket/prefix (tagfeed/publish.py)
         files = _counted(itertools.chain(files, [status]), say, estimate_files(articles))
         store.set_meta(clean_key, "no")

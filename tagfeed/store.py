@@ -116,6 +116,16 @@ def article_from_json(text: str, tags: dict[tuple[str, str], Tag] | None = None)
     return Article(**data)
 
 
+def decode_rows(rows: Iterable[str], digests: dict[str, bytes] | None) -> Iterator[Article]:
+    """Articles from stored rows; see ``Store.articles`` for ``digests``."""
+    tags: dict[tuple[str, str], Tag] = {}
+    for data in rows:
+        article = article_from_json(data, tags)
+        if digests is not None:
+            digests[article.id] = hashlib.blake2b(data.encode("utf-8"), digest_size=16).digest()
+        yield article
+
+
 class Store:
     """A thin, typed face over one SQLite file."""
 
@@ -192,12 +202,15 @@ class Store:
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?)", rows)
 
-    def articles(self) -> Iterator[Article]:
-        """Every stored article, newest first (ties broken by id, so order is stable)."""
+    def articles(self, digests: dict[str, bytes] | None = None) -> Iterator[Article]:
+        """Every stored article, newest first (ties broken by id, so order is stable).
+
+        ``digests``, when given, gets a digest of each article's stored row by id: every
+        field in one canonical text, so it serves as the article's fingerprint
+        (``feeds.fingerprint.Prints``) at a tenth of the cost of hashing its repr.
+        """
         rows = self.db.execute("SELECT data FROM articles ORDER BY published DESC, id")
-        tags: dict[tuple[str, str], Tag] = {}
-        for (data,) in rows:
-            yield article_from_json(data, tags)
+        yield from decode_rows((data for (data,) in rows), digests)
 
     def count_articles(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])

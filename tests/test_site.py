@@ -110,3 +110,30 @@ def test_any_text_renders_to_parsable_feeds(title: str, name: str) -> None:
         assert feedparser.parse(tree[path]).bozo == 0, path
     assert json.loads(tree["all.json"])["items"][0]["id"] == article.id
     lxml.html.document_fromstring(tree["index.html"])
+
+
+def _fingerprints(urls: Urls, articles: list[Article], digests: dict[str, bytes] | None) -> dict[str, str]:
+    seen: dict[str, str] = {}
+
+    def fresh(paths: tuple[str, ...], fingerprint: str) -> bool:
+        seen[paths[0]] = fingerprint
+        return False
+
+    list(render_site("tagfeed", urls, articles, 50, fresh=fresh, article_digests=digests))
+    return seen
+
+
+def test_article_digests_stand_in_for_hashing_articles(urls: Urls, sample_articles: list[Article]) -> None:
+    """A group's fingerprint follows the digests given for its articles (the store's rows), and
+    without digests each article is hashed: either way a changed article changes its groups."""
+    digests = {a.id: a.id.encode() for a in sample_articles}
+    first = _fingerprints(urls, sample_articles, digests)
+    assert first == _fingerprints(urls, sample_articles, dict(digests))
+    changed = sample_articles[0]
+    page = f"articles/{changed.id_hex}.html"
+    moved = _fingerprints(urls, sample_articles, {**digests, changed.id: b"other"})
+    assert moved[page] != first[page]
+    assert {p for p in first if moved[p] != first[p]} >= {page, "all.atom", "index.html"}
+    hashed = _fingerprints(urls, sample_articles, None)
+    edited = [dataclasses.replace(changed, title="A new title"), *sample_articles[1:]]
+    assert _fingerprints(urls, edited, None)[page] != hashed[page]
