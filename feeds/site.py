@@ -50,20 +50,25 @@ class Fragments:
         self._uses = uses
         self._made: dict[tuple[str, str], list[Any]] = {}  # (kind, id) -> [text, uses left]
 
-    def get(self, kind: str, article: Article, make: Entry) -> str:
-        key = (kind, article.id)
-        found = self._made.get(key)
-        if found is None:
-            text, left = make(article), self._uses.get(article.id, 1) - 1
-            if left > 0:
-                self._made[key] = [text, left]
-            return text
-        found[1] -= 1  # in place: a hit allocates nothing
-        if found[1] <= 0:
-            del self._made[key]
-        text = found[0]
-        assert isinstance(text, str)
-        return text
+    def getter(self, kind: str, make: Entry) -> Entry:
+        """``make`` for pieces of ``kind``, each made once and handed out until its uses are spent
+        (one closure per kind: this runs for every entry of every feed)."""
+        made, uses = self._made, self._uses
+
+        def get(article: Article) -> str:
+            key = (kind, article.id)
+            found = made.get(key)
+            if found is None:
+                text, left = make(article), uses.get(article.id, 1) - 1
+                if left > 0:
+                    made[key] = [text, left]
+                return text
+            found[1] -= 1  # in place: a hit allocates nothing
+            if found[1] <= 0:
+                del made[key]
+            return found[0]  # type: ignore[no-any-return]
+
+        return get
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,7 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
             yield from render_archived_atom(channel, group.articles, archive)
         here = channel.path("html")  # every tag page is in one folder, so a row is the same on each
         yield here, render_tag_page(channel, group.articles[:max_items],
-                                    lambda a: pieces.get("row", a, lambda a: tag_page_row(urls, here, a)))
+                                    pieces.getter("row", lambda a: tag_page_row(urls, here, a)))
     for article in ordered:
         if not done((urls.article_path(article),), (site_title, urls), (article,)):
             yield urls.article_path(article), render_article_page(site_title, urls, article)
@@ -143,10 +148,7 @@ def _render_feeds(channel: Channel, articles: Sequence[Article], pieces: Fragmen
         def build(article: Article, make: EntryMaker = make) -> str:
             return make(channel, article, content(article))
 
-        def entry(article: Article, fmt: str = fmt, build: Callable[[Article], str] = build) -> str:
-            return pieces.get(fmt, article, build)
-
-        yield channel.path(fmt), render(channel, articles, entry)
+        yield channel.path(fmt), render(channel, articles, pieces.getter(fmt, build))
 
 
 def _unique(articles: list[Article]) -> list[Article]:
