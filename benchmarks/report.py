@@ -38,8 +38,12 @@ def ratios(r: dict[str, Any]) -> list[Row]:
         rows.append((f"scaling {lo}->{hi}", f"tagfeed t({hi}) / t({lo}), tags x{int(hi) // int(lo)}",
                      _div(scaling[hi]["tagfeed_s"], scaling[lo]["tagfeed_s"]), "info", None))
     p = r["parsing"]
-    rows.append(("feed parsing", "parse_feed (feedparser, no sanitizer + nh3) / feedparser defaults",
+    rows.append(("feed parsing", "parse_feed (fastfeed tree reader + nh3) / feedparser defaults",
                  _div(p["tagfeed_feeds_per_s"], p["feedparser_default_feeds_per_s"]), ">=", 1.5))
+    if "tagfeed_via_feedparser_feeds_per_s" in p:
+        rows.append(("feed parsing, feedparser path", "parse_feed forced through feedparser (no sanitizer + nh3) "
+                     "/ feedparser defaults", _div(p["tagfeed_via_feedparser_feeds_per_s"],
+                                                   p["feedparser_default_feeds_per_s"]), "info", None))
     s = r.get("server")
     if s:
         for name, target in (("304", 3.0), ("gzip", 2.0), ("200", 2.0)):

@@ -86,3 +86,48 @@ def test_sanitizer_output_never_holds_script_or_event_handlers(html: str) -> Non
     assert not re.search(r"<\s*script|<\s*style|<\s*iframe|<\s*svg", out, re.IGNORECASE)
     assert not re.search(r"<[^>]*\son\w+\s*=", out, re.IGNORECASE)
     assert not re.search(r"(href|src)\s*=\s*\"?\s*(javascript|data|vbscript):", out, re.IGNORECASE)
+
+
+def _one_off(html: str, base_url: str | None) -> str:
+    """What sanitize_html computed before it kept its nh3 configurations: a fresh nh3.clean per call."""
+    import nh3
+
+    from sources import sanitize
+
+    return nh3.clean(
+        html, tags=set(sanitize.TAGS), clean_content_tags=set(sanitize.DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in sanitize.ATTRIBUTES.items()},
+        attribute_filter=sanitize._drop_scripty_urls, url_schemes=set(sanitize.URL_SCHEMES),
+        link_rel=LINK_REL, strip_comments=True,
+        url_relative=sanitize._relative_policy(base_url),  # type: ignore[arg-type]
+    ).strip()
+
+
+def _one_off_text(html: str) -> str:
+    import html as html_module
+
+    import nh3
+
+    from sources import sanitize
+
+    spaced = sanitize._BLOCK.sub(r" <\1", html)
+    text = nh3.clean(spaced, tags=set(), clean_content_tags=set(sanitize.DROPPED_WITH_CONTENT))
+    return sanitize._SPACE.sub(" ", html_module.unescape(text)).strip()
+
+
+_BASES = [None, "https://example.org/blog/post/", "http://a.example/x?y", "ftp://no.example/", "relative/"]
+
+
+@pytest.mark.parametrize("vector", VECTORS)
+def test_kept_sanitizers_give_what_a_fresh_nh3_clean_gives(vector: str) -> None:
+    for base in _BASES:
+        html = f'<p><a href="../r">r</a><img src="i.png"></p>{vector}'
+        assert sanitize_html(html, base_url=base) == _one_off(html, base)
+    assert plain_text(vector) == _one_off_text(vector)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_html_bits, st.text(max_size=8)), max_size=30).map("".join), st.sampled_from(_BASES))
+def test_kept_sanitizers_match_fresh_ones_on_any_input(html: str, base: str | None) -> None:
+    assert sanitize_html(html, base_url=base) == _one_off(html, base)
+    assert plain_text(html) == _one_off_text(html)
