@@ -207,7 +207,9 @@ def test_three_workers_fetch_each_feed_once_per_period_and_survive_a_kill(
     assert orphan_ids
     for n, times in served.items():
         gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert min(gaps) >= EVERY - 0.3, f"feed {n} fetched twice in one period: {gaps}"
+        # two workers fetching in one period arrive within moments of each other; a fetch that is
+        # merely late (a loaded machine) is followed by an on-time one, a gap short by that lateness
+        assert min(gaps) >= EVERY / 2, f"feed {n} fetched twice in one period: {gaps}"
         allowed = EVERY + SLACK + (LEASE if n in orphan_ids else 0)
         assert max(gaps) <= allowed, f"feed {n} waited too long: {gaps} (worst: {_worst(served)})"
         assert stopped - times[-1] <= EVERY + SLACK + 1, f"feed {n} no longer polled"
