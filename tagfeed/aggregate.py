@@ -91,7 +91,7 @@ class Aggregator:
 
     def __init__(self, store: Store, now: datetime, *, base_url: str, fetch_all: bool = False,
                  connect_timeout: float = CONNECT_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
-                 host_gap: float = DEFAULT_GAP, gate: HostGate = HOSTS) -> None:
+                 host_gap: float = DEFAULT_GAP, gate: HostGate = HOSTS, defer_states: bool = False) -> None:
         self.store = store
         self.now = now
         self.user_agent = user_agent(base_url)
@@ -100,6 +100,10 @@ class Aggregator:
         self.host_gap = host_gap
         self.gate = gate  # process-wide by default: concurrent builds take turns per host
         self._links: dict[str, str] | None = None
+        # with ``defer_states`` a poll's new state (its ETag above all) waits for ``save_states``, which
+        # the build calls once the poll's articles are stored: a build killed in between must not
+        # leave an ETag whose 304 would hide articles that were never stored
+        self.deferred: list[SourceState] | None = [] if defer_states else None
 
     def poll(self, source: FeedSource) -> Poll:
         """Fetch ``source`` if it is due, parse it, store its new state; never raises a SourceError."""
@@ -139,7 +143,17 @@ class Aggregator:
         return Poll(error=error, polled=True)
 
     def _save(self, state: SourceState) -> None:
-        self.store.put_source(state)
+        if self.deferred is not None:
+            self.deferred.append(state)
+        else:
+            self.store.put_source(state)
+
+    def save_states(self) -> None:
+        """Store the deferred states of this build's polls (after their articles)."""
+        for state in self.deferred or ():
+            self.store.put_source(state)
+        if self.deferred:
+            self.deferred.clear()
 
     def canonical(self, articles: Iterable[Article]) -> list[Article]:
         """Dedup rule for one link under two ids: the first id seen for a link wins,

@@ -260,7 +260,7 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         if store.get_meta(clean_key) != "yes":  # the last build here was killed while writing: drop its temp files
             sweep_temp_files(config.site.output_dir)
         aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all,
-                                host_gap=config.site.host_gap)
+                                host_gap=config.site.host_gap, defer_states=True)
         parsed = ParseCache(config.site.state_dir / "parsed")  # dumps whose bytes did not change: not parsed again
         for done, source in enumerate(config.sources):
             say("reading", done, len(config.sources))
@@ -274,6 +274,7 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         with _settling(store):  # workers settle polled articles meanwhile
             new = settle(store, ingest.articles, now)
         ingest.sightings.write(store, now)
+        aggregator.save_states()  # only now: the articles of every poll are stored
         digests: dict[str, bytes] = {}  # each article's fingerprint, from its stored row
         articles = list(store.articles(digests))
         say("reading", len(config.sources), len(config.sources))

@@ -401,3 +401,38 @@ def test_site_host_gap_reaches_the_gate(project: Path, httpserver: HTTPServer,
     _add_feed(project, httpserver.url_for("/rss"))
     build(load_config(toml, environ={}), now=T0)
     assert turns == [(httpserver.url_for("/rss"), 3)]
+
+
+def test_a_build_that_dies_after_polling_keeps_no_etag_without_its_articles(project: Path,
+                                                                             httpserver: HTTPServer) -> None:
+    """The new ETag is stored only with the poll's articles: a build killed between the two
+    (here: an exception where the next source would be read) leaves the feed to be fetched
+    in full next time, not answered 304 over articles that were never stored."""
+    httpserver.expect_request("/rss").respond_with_handler(_conditional_feed)
+    url = httpserver.url_for("/rss")
+    _add_feed(project, url)
+    text = (project / "tagfeed.toml").read_text(encoding="utf-8")
+    first_feed = text.index("[[sources]]\ntype = \"feed\"")
+    (project / "tagfeed.toml").write_text(text[first_feed:] + "\n" + text[:first_feed], encoding="utf-8")
+    config = load_config(project / "tagfeed.toml", environ={})
+    assert isinstance(config.sources[0], FeedSource)
+
+    class Killed(Exception):
+        pass
+
+    def die_after_the_feed(stage: str, done: int, total: int) -> None:
+        if stage == "reading" and done == 1:
+            raise Killed
+
+    with pytest.raises(Killed):
+        build(config, now=T0, progress=die_after_the_feed)
+    assert len(_requests(httpserver, "/rss")) == 1
+    with Store.open(config.site.state_dir) as store:
+        state = store.get_source(url)
+        assert state is None or state.etag is None
+    report = build(config, now=T0 + timedelta(minutes=1), fetch_all=True)
+    again = _requests(httpserver, "/rss")[-1]
+    assert "If-None-Match" not in again.headers  # fetched in full, so its articles arrive
+    assert report.errors == () and "Guid is not a link" in (project / "output/all.atom").read_text("utf-8")
+    with Store.open(config.site.state_dir) as store:
+        assert store.get_source(url).etag == VALIDATORS["ETag"]  # type: ignore[union-attr]
