@@ -13,6 +13,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Protocol
 from urllib.parse import urlsplit
 
 DEFAULT_GAP = 1.0  # seconds
@@ -21,6 +22,13 @@ DEFAULT_GAP = 1.0  # seconds
 def host_of(url: str) -> str:
     """The host a URL's requests land on; the port does not make another machine."""
     return (urlsplit(url).hostname or url).lower()
+
+
+class Gate(Protocol):
+    """What a fetch needs of a gate: hold ``url``'s host for one request (``tagfeed.hostturns`` has one
+    shared by processes)."""
+
+    def turn(self, url: str, gap: float = DEFAULT_GAP) -> contextlib.AbstractContextManager[None]: ...
 
 
 class HostGate:

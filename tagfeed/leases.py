@@ -23,7 +23,7 @@ WITH due AS (
     WHERE l.name = ANY(%(names)s)
       AND (l.expires IS NULL OR l.expires <= statement_timestamp())
       AND (s.name IS NULL OR (s.state <> 'gone'
-           AND (s.next_fetch IS NULL OR s.next_fetch <= statement_timestamp())))
+           AND (%(any_time)s OR s.next_fetch IS NULL OR s.next_fetch <= statement_timestamp())))
     ORDER BY s.next_fetch NULLS FIRST, l.name
     LIMIT %(limit)s
     FOR UPDATE OF l SKIP LOCKED
@@ -45,10 +45,12 @@ def register(conn: Any, names: Sequence[str]) -> None:
                  (list(names),))
 
 
-def claim(conn: Any, names: Sequence[str], owner: str, *, lease: float, limit: int) -> list[str]:
-    """Lease up to ``limit`` of ``names`` that are due and not leased, most overdue first."""
+def claim(conn: Any, names: Sequence[str], owner: str, *, lease: float, limit: int,
+          fetch_all: bool = False) -> list[str]:
+    """Lease up to ``limit`` of ``names`` that are due and not leased, most overdue first;
+    ``fetch_all`` also those not due yet (backoff and Retry-After are the poller's to honour)."""
     rows = conn.execute(_CLAIM, {"names": list(names), "owner": owner, "lease": lease,
-                                 "limit": limit}).fetchall()
+                                 "limit": limit, "any_time": fetch_all}).fetchall()
     return sorted(name for (name,) in rows)
 
 

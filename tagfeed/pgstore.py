@@ -66,6 +66,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT, expires TIMESTAMPTZ);
     CREATE INDEX articles_link ON articles (((data::jsonb) ->> 'link'));
     """,
+    # politeness per upstream host across workers (tagfeed/hostturns.py): when the last request ended
+    "CREATE TABLE host_turns (host TEXT PRIMARY KEY, last_end TIMESTAMPTZ NOT NULL);",
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

@@ -261,16 +261,19 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
             sweep_temp_files(config.site.output_dir)
         aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all,
                                 host_gap=config.site.host_gap, defer_states=True)
+        shared = isinstance(store, PgStore)  # workers may poll too: feeds only under leases, as theirs
         parsed = ParseCache(config.site.state_dir / "parsed")  # dumps whose bytes did not change: not parsed again
         for done, source in enumerate(config.sources):
             say("reading", done, len(config.sources))
             if isinstance(source, TagPageSource):
                 _ingest_tagpages(source, store, ingest, now, parsed)
-            elif isinstance(source, FeedSource) and not poll_feeds:
+            elif isinstance(source, FeedSource) and (not poll_feeds or shared):
                 ingest.names.add(source.url)
             elif isinstance(source, FeedSource):
                 _ingest_feed(source, aggregator, ingest)
         parsed.prune()
+        if shared and poll_feeds:
+            _poll_shared(config, cast(PgStore, store), ingest, fetch_all)
         with _settling(store):  # workers settle polled articles meanwhile
             new = settle(store, ingest.articles, now)
         ingest.sightings.write(store, now)
@@ -318,6 +321,19 @@ def _counted(files: Iterable[File], say: Progress, total: int) -> Iterator[File]
         yield item
         done += 1
         say("writing", done, total)
+
+
+def _poll_shared(config: Config, store: PgStore, ingest: _Ingest, fetch_all: bool) -> None:
+    """Poll the due feeds of a store shared with workers as a worker does (``tagfeed.worker``):
+    under leases, politely per host across processes, each poll's articles stored with its state."""
+    from tagfeed.worker import poll_due  # lazily: the worker module imports this one
+
+    for url, error in poll_due(config, store, fetch_all=fetch_all):
+        if error:
+            log.error("%s", error)
+            ingest.errors.append(error)
+        else:
+            ingest.ok += 1
 
 
 def _ingest_feed(source: FeedSource, aggregator: Aggregator, ingest: _Ingest) -> None:

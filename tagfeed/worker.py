@@ -10,7 +10,10 @@ that were not stored. Between rounds a worker whose turn it is
 (``BUILD_TURN``) builds the output when ``build_every`` has passed since the
 last build, reading tag pages itself and the feeds' articles from the store;
 the build holds ``BUILD_LOCK``, so a manual ``tagfeed build`` or a ``serve``
-on the same store waits for it. Times are the database's clock.
+on the same store waits for it. Such a build polls feeds as a worker does
+(``poll_due``): only those no worker holds, under leases. Requests to one
+upstream host take turns across every process, ``host_gap`` apart
+(``tagfeed.hostturns``). Times are the database's clock.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sources.model import Article, merge
 from tagfeed.aggregate import Aggregator
 from tagfeed.config import Config, FeedSource
 from tagfeed.errors import ConfigError, TagfeedError
+from tagfeed.hostturns import SharedHostGate
 from tagfeed.leases import claim, db_now, register, release, renew
 from tagfeed.locks import BUILD_TURN, advisory_lock, settling
 from tagfeed.pgstore import PgStore
@@ -100,6 +104,68 @@ def settle_polled(store: PgStore, state: SourceState, articles: Sequence[Article
     return new
 
 
+@dataclass(frozen=True, slots=True)
+class Poller:
+    """Polls feeds of one config under leases, as ``owner``: each feed claimed, renewed just
+    before its fetch, settled with its new state in one transaction, released. A worker's
+    rounds and a build on a shared store (``poll_due``) go through here alike."""
+
+    config: Config
+    owner: str
+    lease: float = 300.0
+
+    @property
+    def feeds(self) -> dict[str, FeedSource]:
+        return {s.url: s for s in self.config.sources if isinstance(s, FeedSource)}
+
+    def claim(self, store: PgStore, limit: int, fetch_all: bool = False) -> list[str]:
+        return claim(store.conn, sorted(self.feeds), self.owner, lease=self.lease, limit=limit,
+                     fetch_all=fetch_all)
+
+    def poll_claimed(self, store: PgStore, names: Sequence[str], stop: threading.Event | None = None,
+                     fetch_all: bool = False) -> list[tuple[str, str | None]]:
+        """Poll the claimed ``names`` and release them; returns (url, error or None) of each polled."""
+        feeds, done = self.feeds, []
+        try:
+            for name in names:
+                if stop is not None and stop.is_set():
+                    break
+                now = renew(store.conn, name, self.owner, lease=self.lease)
+                if now is None:  # the lease ran out and another worker has the feed
+                    continue
+                polled = self.poll_one(store, feeds[name], now, fetch_all)
+                if polled is not None:
+                    done.append((name, polled))
+        finally:
+            if names:
+                release(store.conn, names, self.owner)
+        return [(name, error or None) for name, error in done]
+
+    def poll_one(self, store: PgStore, source: FeedSource, now: datetime, fetch_all: bool = False) -> str | None:
+        """Poll one feed; its error text, "" when it went well, None when it was not due after all."""
+        # a poll must end well inside its lease, or another worker could take the feed meanwhile
+        aggregator = _Deferred(store, now, base_url=self.config.site.base_url, host_gap=self.config.site.host_gap,
+                               connect_timeout=min(CONNECT_TIMEOUT, self.lease / 4),
+                               total_timeout=min(TOTAL_TIMEOUT, self.lease / 2), fetch_all=fetch_all,
+                               gate=SharedHostGate(store.conn))
+        poll = aggregator.poll(source)
+        if aggregator.pending is None:  # not due after all (polled by another worker meanwhile)
+            return None
+        new = settle_polled(store, aggregator.pending, poll.articles, now)
+        if poll.error:
+            log.warning("%s", poll.error)
+        log.debug("%s: %d articles, %d new", source.url, len(poll.articles), new)
+        return poll.error or ""
+
+
+def poll_due(config: Config, store: PgStore, *, fetch_all: bool = False) -> list[tuple[str, str | None]]:
+    """What a build on a shared store does instead of polling by itself: every due feed (every
+    one with ``fetch_all``) that no worker holds, under leases like a worker's."""
+    poller = Poller(config, owner=f"build {default_owner()}")
+    register(store.conn, sorted(poller.feeds))
+    return poller.poll_claimed(store, poller.claim(store, len(poller.feeds), fetch_all), fetch_all=fetch_all)
+
+
 class Worker:
     """The loop of one worker process; ``stop`` ends it after the poll or build in progress."""
 
@@ -107,17 +173,16 @@ class Worker:
         if not config.site.store:
             raise ConfigError("site.store", "tagfeed work needs a postgresql:// store shared by the workers")
         self.config, self.options, self.stop = config, options, stop
-        self.feeds = {s.url: s for s in config.sources if isinstance(s, FeedSource)}
-        # a poll must end well inside its lease, or another worker could take the feed meanwhile
-        self.timeouts = (min(CONNECT_TIMEOUT, options.lease / 4), min(TOTAL_TIMEOUT, options.lease / 2))
+        self.poller = Poller(config, owner=options.owner, lease=options.lease)
         self._build_retry: datetime | None = None  # after a failed build, this worker waits a period
 
     def run(self) -> None:
         with PgStore(self.config.site.store) as store:
-            register(store.conn, sorted(self.feeds))
+            register(store.conn, sorted(self.poller.feeds))
             with settling(store.conn):  # side tables made once, not raced by workers' first settles
                 ensure_table(store)
-            log.info("worker %s: %d feeds, lease %ss", self.options.owner, len(self.feeds), self.options.lease)
+            log.info("worker %s: %d feeds, lease %ss", self.options.owner, len(self.poller.feeds),
+                     self.options.lease)
             while not self.stop.is_set():
                 polled = self.poll_round(store)
                 self.build_if_due(store)
@@ -127,30 +192,9 @@ class Worker:
 
     def poll_round(self, store: PgStore) -> int:
         """Claim up to ``batch`` due feeds and poll them; returns how many were claimed."""
-        names = claim(store.conn, sorted(self.feeds), self.options.owner, lease=self.options.lease,
-                      limit=self.options.batch)
-        try:
-            for name in names:
-                if self.stop.is_set():
-                    break
-                now = renew(store.conn, name, self.options.owner, lease=self.options.lease)
-                if now is not None:  # else the lease ran out and another worker has the feed
-                    self.poll_one(store, self.feeds[name], now)
-        finally:
-            if names:
-                release(store.conn, names, self.options.owner)
+        names = self.poller.claim(store, self.options.batch)
+        self.poller.poll_claimed(store, names, self.stop)
         return len(names)
-
-    def poll_one(self, store: PgStore, source: FeedSource, now: datetime) -> None:
-        aggregator = _Deferred(store, now, base_url=self.config.site.base_url, host_gap=self.config.site.host_gap,
-                               connect_timeout=self.timeouts[0], total_timeout=self.timeouts[1])
-        poll = aggregator.poll(source)
-        if aggregator.pending is None:  # not due after all (polled by another worker meanwhile)
-            return
-        new = settle_polled(store, aggregator.pending, poll.articles, now)
-        if poll.error:
-            log.warning("%s", poll.error)
-        log.debug("%s: %d articles, %d new", source.url, len(poll.articles), new)
 
     def build_if_due(self, store: PgStore) -> None:
         """Build when it is this worker's turn and ``build_every`` has passed since the last build."""

@@ -278,3 +278,24 @@ def test_work_needs_a_postgresql_store(project: Path) -> None:
     result = run_tagfeed("work", "--config", str(project / "tagfeed.toml"), cwd=project, timeout=30)
     assert result.returncode == 2
     assert "site.store" in result.stderr and "postgresql://" in result.stderr
+
+
+def test_a_build_on_a_shared_store_polls_only_feeds_no_worker_holds(tmp_path: Path, pg_url: str,
+                                                                     upstream: Upstream) -> None:
+    """`tagfeed build` / `serve` against the workers' store poll as a worker would: a feed a
+    worker has leased is left to it, the others are polled once, stored with their state and
+    released; a second build in the same period polls nothing."""
+    config = load_config(_write_config(tmp_path, pg_url, upstream, 3, every="1h"), environ={})
+    build(config, poll_feeds=False)  # schema and lease rows in place, nothing polled
+    with PgStore(pg_url) as store:
+        register(store.conn, [upstream.url(n) for n in range(3)])
+        assert claim(store.conn, [upstream.url(0)], "a-worker", lease=60, limit=1) == [upstream.url(0)]
+        report = build(config)
+        assert set(upstream.served()) == {1, 2} and all(len(t) == 1 for t in upstream.served().values())
+        assert report.errors == () and report.articles_total == 2  # one item each on a first request
+        owned = store.conn.execute("SELECT name FROM leases WHERE owner IS NOT NULL").fetchall()
+        assert owned == [(upstream.url(0),)]  # the build released what it took; the worker's stays
+        for n in (1, 2):
+            assert store.get_source(upstream.url(n)).next_fetch > db_now(store.conn)  # type: ignore[union-attr,operator]
+        build(config)
+        assert all(len(t) == 1 for t in upstream.served().values())  # not due again within the hour

@@ -1,0 +1,61 @@
+"""tagfeed/hostturns.py: one request at a time per upstream host, gap apart, across processes.
+
+Real PostgreSQL (tests/pgserver.py). Each "process" is a thread with its own
+connection and its own local HostGate, so only the database can keep them apart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sources.hostgate import HostGate
+from tagfeed.hostturns import SharedHostGate
+from tagfeed.pgstore import PgStore
+
+GAP = 0.3
+HOLD = 0.1  # how long each "request" takes
+
+
+def test_processes_take_turns_per_host_with_the_gap_between_requests(pg_url: str) -> None:
+    spans: list[tuple[float, float, str]] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def process(name: str) -> None:
+        try:
+            with PgStore(pg_url) as store:
+                gate = SharedHostGate(store.conn, local=HostGate())
+                for _ in range(3):
+                    with gate.turn("https://Example.org/feed.xml", GAP):
+                        start = time.monotonic()
+                        time.sleep(HOLD)
+                        with lock:
+                            spans.append((start, time.monotonic(), name))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=process, args=(f"p{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    spans.sort()
+    assert len(spans) == 9 and {name for *_, name in spans} == {"p0", "p1", "p2"}
+    for (_, end, _), (start, _, _) in zip(spans, spans[1:]):
+        assert start - end >= GAP - 0.05, spans  # never overlapping, and the gap after each
+
+
+def test_other_hosts_do_not_wait(pg_url: str) -> None:
+    with PgStore(pg_url) as a, PgStore(pg_url) as b:
+        first, second = SharedHostGate(a.conn, local=HostGate()), SharedHostGate(b.conn, local=HostGate())
+        with first.turn("https://one.example/feed", 5):
+            t = time.monotonic()
+            with second.turn("https://two.example/feed", 5):
+                pass
+            assert time.monotonic() - t < 1
+        t = time.monotonic()
+        with second.turn("https://one.example:8443/other", 0.5):  # the same host, another port
+            waited = time.monotonic() - t
+        assert waited >= 0.4
