@@ -15,7 +15,7 @@ This module deletes nothing, like ``feeds.write``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -41,7 +41,7 @@ class S3Publisher:
 
     bucket: str
     prefix: str
-    known: Mapping[str, str]
+    known: dict[str, str]  # path -> sha256 of what is in the bucket, kept up to date as objects land
     record: Record
     content_type: Callable[[str], str]
     cache_control: Callable[[str], str]
@@ -83,6 +83,7 @@ class S3Publisher:
         wait(futures)
         done = [(u.rel, u.sha256) for u, f in zip(uploads, futures) if f.exception() is None]
         self.record(done)
+        self.known.update(done)
         for upload, future in zip(uploads, futures):
             error = future.exception()
             if error is not None and type(error).__module__.startswith("botocore"):
@@ -98,6 +99,14 @@ class S3Publisher:
             Bucket=self.bucket, Key=self.key(upload.rel), Body=upload.data,
             ContentType=self.content_type(identity), CacheControl=self.cache_control(identity), **extra,
         )
+
+    def state(self, paths: Sequence[str]) -> str | None:
+        """The sha256 of each object as uploaded (the bucket is never listed: an object changed
+        or deleted there by someone else is not noticed, as in ``publish_tree``)."""
+        digests = [self.known.get(path) for path in paths]
+        if None in digests:
+            return None
+        return hashlib.blake2b("\n".join(map(str, digests)).encode(), digest_size=16).hexdigest()
 
     def key(self, rel: str) -> str:
         return f"{self.prefix}/{rel}" if self.prefix else rel

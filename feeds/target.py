@@ -9,7 +9,9 @@ to it, so a reader following a link never meets a missing object.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final, Protocol
@@ -27,6 +29,11 @@ class Publisher(Protocol):
 
     def publish_tree(self, files: Iterable[File]) -> WriteReport: ...
 
+    def state(self, paths: Sequence[str]) -> str | None:
+        """What the target holds at ``paths`` now, as a short text that changes when any of them
+        does; None when one is missing. ``tagfeed.outputs`` compares it with what it recorded
+        after the last write, so a file changed or removed behind its back is written again."""
+
 
 @dataclass(frozen=True, slots=True)
 class LocalPublisher:
@@ -36,6 +43,18 @@ class LocalPublisher:
 
     def publish_tree(self, files: Iterable[File]) -> WriteReport:
         return write_tree(self.root, files)
+
+    def state(self, paths: Sequence[str]) -> str | None:
+        """(mtime, size, inode) of each file: an edit, a replacement or a removal shows."""
+        parts = []
+        root = os.fspath(self.root)
+        for rel in paths:
+            try:
+                st = os.stat(os.path.join(root, rel), follow_symlinks=False)  # no Path objects: a stat per file
+            except OSError:
+                return None
+            parts.append(f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}")
+        return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
 
 
 def publish_rank(rel: str) -> int:

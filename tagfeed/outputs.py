@@ -2,7 +2,8 @@
 
 For each group rendered (a tag's feeds and page, an article page, ...) the
 store keeps the fingerprint of its inputs (``feeds.fingerprint``) and the
-(mtime, size) of each of its files and ``.gz`` twins as written. A group is
+publisher's state of its files and ``.gz`` twins as written: (mtime, size,
+inode) in a directory, the uploaded sha256 in an object store. A group is
 fresh when both still match: same inputs, and nobody touched or removed a
 file since. Anything else is rendered and handed to the writer as before, and
 is recorded only once the writer has returned, so a failed build records nothing.
@@ -10,10 +11,8 @@ is recorded only once the writer has returned, so a failed build records nothing
 
 from __future__ import annotations
 
-import hashlib
-import os
 import posixpath
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 from feeds.write import TEXT_SUFFIXES
 from tagfeed.store import Store
@@ -28,11 +27,15 @@ CREATE TABLE IF NOT EXISTS output_groups (
 
 
 class OutputIndex:
-    """The ``Fresh`` callback for ``render_site``, and the record of what it let through."""
+    """The ``Fresh`` callback for ``render_site``, and the record of what it let through.
 
-    def __init__(self, store: Store, output_dir: Path) -> None:
+    ``state`` is the publisher's (``feeds.target.Publisher.state``): file stats for a
+    directory, the uploaded hashes for an object store.
+    """
+
+    def __init__(self, store: Store, state: Callable[[Sequence[str]], str | None]) -> None:
         self.store = store
-        self.root = Path(output_dir)
+        self.state = state
         with store.db:
             store.db.executescript(_SCHEMA)
         rows = store.db.execute("SELECT path, fingerprint, files FROM output_groups")
@@ -43,7 +46,7 @@ class OutputIndex:
     def fresh(self, paths: tuple[str, ...], fingerprint: str) -> bool:
         files = [twin for path in paths for twin in _with_twin(path)]
         known = self._known.get(paths[0])
-        if known is not None and known[0] == fingerprint and known[1] == self._signature(files):
+        if known is not None and known[0] == fingerprint and known[1] == self.state(files):
             self.skipped_files += len(files)
             return True
         self._pending[paths[0]] = (fingerprint, files)
@@ -53,23 +56,12 @@ class OutputIndex:
         """Record the groups rendered this build, as the writer left their files."""
         rows = []
         for key, (fingerprint, files) in self._pending.items():
-            signature = self._signature(files)
+            signature = self.state(files)
             if signature is not None:
                 rows.append((key, fingerprint, signature))
         with self.store.db:
             self.store.db.executemany("INSERT OR REPLACE INTO output_groups VALUES (?, ?, ?)", rows)
         self._pending.clear()
-
-    def _signature(self, files: list[str]) -> str | None:
-        parts = []
-        root = os.fspath(self.root)
-        for rel in files:
-            try:
-                st = os.stat(os.path.join(root, rel), follow_symlinks=False)  # no Path objects: a stat per file
-            except OSError:
-                return None
-            parts.append(f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}")
-        return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
 
 
 def _with_twin(rel: str) -> tuple[str, ...]:

@@ -286,14 +286,15 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         sources, status = site_health(store, config.site.title, urls, now,
                                       config.path.parent if config.path else None, ingest.names,
                                       hub=config.site.websub_hub or None)
-        outputs = OutputIndex(store, config.site.output_dir)  # groups whose inputs did not change are skipped
+        publisher = open_publisher(config.site, store)  # a local directory or s3://bucket/prefix
+        outputs = OutputIndex(store, publisher.state)  # groups whose inputs did not change are skipped
         files = render_site(config.site.title, urls, articles, config.site.max_items, archives=archives,
                             fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None,
                             article_digests=digests)
         # a local directory or s3://bucket/prefix (tagfeed/publish.py)
         files = _counted(itertools.chain(files, [status]), say, estimate_files(articles))
         store.set_meta(clean_key, "no")
-        report = open_publisher(config.site, store).publish_tree(files)
+        report = publisher.publish_tree(files)
         outputs.commit()
         store.set_meta(clean_key, "yes")
         store.set_meta("last_build", now.isoformat())
