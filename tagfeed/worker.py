@@ -34,9 +34,9 @@ from sources.fetch import CONNECT_TIMEOUT, TOTAL_TIMEOUT
 from sources.model import Article, merge
 from tagfeed.aggregate import Aggregator
 from tagfeed.config import Config, FeedSource
-from tagfeed.errors import ConfigError, TagfeedError
+from tagfeed.errors import ConfigError, StoreError, TagfeedError
 from tagfeed.hostturns import SharedHostGate
-from tagfeed.leases import claim, db_now, register, release, renew
+from tagfeed.leases import claim, db_now, held, register, release, renew
 from tagfeed.locks import BUILD_TURN, advisory_lock, settling
 from tagfeed.pgstore import PgStore
 from tagfeed.pipeline import build, settle
@@ -177,8 +177,28 @@ class Worker:
         self._build_retry: datetime | None = None  # after a failed build, this worker waits a period
 
     def run(self) -> None:
+        """Poll and build until stopped. A lost database (PostgreSQL restarted, a failover, a
+        dropped connection) is logged and reconnected after 1, 2, 4 ... 60 s, not fatal."""
+        import psycopg  # the worker needs the postgresql extra; the CLI imports this module lazily
+
+        delay = 1.0
+        while not self.stop.is_set():
+            try:
+                self.run_connected()
+                break
+            except (psycopg.OperationalError, psycopg.InterfaceError, StoreError) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                log.error("worker %s: database connection lost (%s); reconnecting in %.0fs",
+                          self.options.owner, reason, delay)
+                self.stop.wait(delay)
+                delay = min(delay * 2, 60.0)
+        log.info("worker %s stopped", self.options.owner)
+
+    def run_connected(self) -> None:
+        """The loop on one connection; returns when stopped, raises when the connection is lost."""
         with PgStore(self.config.site.store) as store:
             register(store.conn, sorted(self.poller.feeds))
+            release(store.conn, held(store.conn, self.options.owner), self.options.owner)  # a lost session's
             with settling(store.conn):  # side tables made once, not raced by workers' first settles
                 ensure_table(store)
             log.info("worker %s: %d feeds, lease %ss", self.options.owner, len(self.poller.feeds),
@@ -188,7 +208,6 @@ class Worker:
                 self.build_if_due(store)
                 if polled < self.options.batch:
                     self.stop.wait(self.options.tick)
-        log.info("worker %s stopped", self.options.owner)
 
     def poll_round(self, store: PgStore) -> int:
         """Claim up to ``batch`` due feeds and poll them; returns how many were claimed."""

@@ -299,3 +299,25 @@ def test_a_build_on_a_shared_store_polls_only_feeds_no_worker_holds(tmp_path: Pa
             assert store.get_source(upstream.url(n)).next_fetch > db_now(store.conn)  # type: ignore[union-attr,operator]
         build(config)
         assert all(len(t) == 1 for t in upstream.served().values())  # not due again within the hour
+
+
+def test_a_worker_reconnects_after_losing_the_database(tmp_path: Path, pg_url: str, upstream: Upstream,
+                                                       workers: list[Workers]) -> None:
+    """Every session of the worker is terminated server-side (as a PostgreSQL restart or a
+    failover would): the worker logs it, reconnects and goes on polling; it does not exit."""
+    config = _write_config(tmp_path, pg_url, upstream, 3, every="1s")
+    group = Workers(tmp_path, config)
+    workers.append(group)
+    group.start("w0")
+    _wait_for(lambda: len(upstream.served()) == 3, 30, "the first polls")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        _wait_for(lambda: conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND pid <> pg_backend_pid()").fetchone()[0] > 0, 10, "the worker's session")
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    cut = time.monotonic()
+    _wait_for(lambda: "reconnecting" in group.log("w0"), 20, "the worker to notice")
+    _wait_for(lambda: all(any(t > cut + 1 for t in times) for times in upstream.served().values()), 30,
+              "polling to go on after the reconnect")
+    assert group.procs["w0"].poll() is None, group.log("w0")
+    assert group.stop("w0") == 0, group.log("w0")
