@@ -90,12 +90,22 @@ class FastFiles:
         self._made: dict[tuple[int, bool, int], tuple[Entry, _Heads]] = {}  # (id(entry), gzip, max_age)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            url_path = self._route(environ.get("PATH_INFO") or "/")
-            found = self.lookup(url_path) if url_path is not None else None
-            if found is not None:
-                return self._respond(environ, start_response, *found)
-        return self.wsgi(environ, start_response)
+        answer = self.answer(environ)
+        if answer is None:
+            return self.wsgi(environ, start_response)
+        status, headers, body = answer
+        start_response(status, list(headers))
+        return [body] if body else []
+
+    def answer(self, environ: Mapping[str, Any]) -> Answer | None:
+        """Status, headers and the body bytes to send (none for HEAD and 304) of a GET/HEAD of a file
+        of the tree, its access line logged; None for anything else. ``tagfeed.hotpath`` calls this
+        from waitress's loop thread with the few environ keys it reads (see ``hotpath.environ_of``)."""
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return None
+        url_path = self._route(environ.get("PATH_INFO") or "/")
+        found = self.lookup(url_path) if url_path is not None else None
+        return None if found is None else self._respond(environ, *found)
 
     def _route(self, path: str) -> str | None:
         if path in self._routes:
@@ -111,8 +121,7 @@ class FastFiles:
             self._routes[path] = url_path
         return url_path
 
-    def _respond(self, environ: dict[str, Any], start_response: Callable[..., Any], entry: Entry,
-                 max_age: int) -> list[bytes]:
+    def _respond(self, environ: Mapping[str, Any], entry: Entry, max_age: int) -> Answer:
         use_gzip = entry.gz_body is not None and _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
         etag, body, full, not_modified = self._heads(entry, use_gzip, max_age)
         none_match = environ.get("HTTP_IF_NONE_MATCH")
@@ -129,8 +138,7 @@ class FastFiles:
             status, sent, headers = "200 OK", 0 if environ["REQUEST_METHOD"] == "HEAD" else len(body), full
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(clf_line(environ, status[:3], sent, datetime.now().astimezone()))
-        start_response(status, list(headers))
-        return [body] if sent else []
+        return status, headers, body if sent else b""
 
     def _heads(self, entry: Entry, use_gzip: bool, max_age: int) -> _Heads:
         """ETag, body and the 200 and 304 header lists of one entry's variant, made once per entry."""
@@ -154,6 +162,7 @@ class FastFiles:
 
 
 _Heads = tuple[str, bytes, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+Answer = tuple[str, tuple[tuple[str, str], ...], bytes]  # status, headers, body bytes to send
 _GZIP_ACCEPTED: dict[str | None, bool] = {}
 
 
@@ -287,16 +296,23 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def create_server(app: Flask, host: str, port: int) -> Any:
+    """The listening server ``serve`` runs, and the benchmark measures: waitress (8 threads),
+    with the loop thread answering what ``FastFiles.answer`` can (see ``tagfeed.hotpath``)."""
+    from tagfeed.hotpath import create_server as hot_server
+
+    fast = app.wsgi_app
+    return hot_server(app, fast.answer if isinstance(fast, FastFiles) else None, host=host, port=port, threads=8)
+
+
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, schedule: bool = True) -> None:
     """Listen, build once, rebuild every ``build_every``; return cleanly on SIGINT/SIGTERM."""
-    import waitress
-
     config = served_config(config, host, port)
     app = create_app(config)
     tracker: BuildTracker = app.extensions["tagfeed"]
     _configure_logs()
     signal.signal(signal.SIGTERM, _stop)
-    server = waitress.create_server(app, host=host, port=port, threads=8)
+    server = create_server(app, host, port)
     scheduler = None
     try:  # listening already, so clients wait in the backlog during the first build
         run_build(config, tracker)

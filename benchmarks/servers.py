@@ -1,6 +1,7 @@
 """The servers under load, each run as ``python -m benchmarks.servers KIND OUTPUT PORT``.
 
-- ``tagfeed``: ``server.create_app`` under waitress (8 threads, as ``serve``), access log on.
+- ``tagfeed``: ``server.create_app`` under ``server.create_server`` (what ``serve`` runs: waitress,
+  8 threads, cached files answered in its loop thread), access log on.
 - ``naive``: a Flask app that hands each path to ``send_file`` (conditional, ETag),
   the precompressed ``.gz`` twin when the client takes gzip.
 """
@@ -46,8 +47,12 @@ def tagfeed_app(root: str):  # type: ignore[no-untyped-def]
 
 
 def main(kind: str, root: str, port: str) -> None:
-    app = tagfeed_app(root) if kind == "tagfeed" else naive_app(root)
-    waitress.serve(app, host="127.0.0.1", port=int(port), threads=8, _quiet=True)
+    if kind == "tagfeed":
+        import server
+
+        server.create_server(tagfeed_app(root), "127.0.0.1", int(port)).run()  # exactly what `serve` runs
+    else:
+        waitress.serve(naive_app(root), host="127.0.0.1", port=int(port), threads=8, _quiet=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 wrk (Debian's ``wrk`` package) runs 16 keep-alive connections on 2 threads for
 a fixed duration per case, under a subprocess timeout; its requests cycle over
 the same paths (a Lua table built per thread, with each path's If-None-Match
-for 304s) and ``-H`` adds ``Accept-Encoding: gzip``. Without wrk, 16 keep-alive
+for 304s) and ``-H`` adds ``Accept-Encoding: gzip``. waitress closes the
+connection after every 304 (it sends no Content-Length there, and closes any
+HTTP/1.1 answer without one), for both servers alike, so the 304 case also
+measures a TCP connect per request. Without wrk, 16 keep-alive
 ``http.client`` threads stop at ``count`` requests or ``seconds``, whichever
 comes first -- on 2 cores that client, not the server, is the bottleneck, so
 its ratios say little. Either way the report names the generator used, and
