@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sources.model import Article, Tag
-from tagfeed.store import Store
+from tagfeed.store import Store, rows_by_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS provenance (
@@ -35,7 +35,6 @@ CREATE TABLE IF NOT EXISTS provenance (
     PRIMARY KEY (article_id, source)
 );
 """
-_CHUNK = 500  # ids per IN (...) when reading back a batch
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,23 +129,8 @@ def contributed(store: Store, names: Sequence[str]) -> int:
 
 
 def _rows(store: Store, columns: str, ids: Iterable[str]) -> list[tuple[Any, ...]]:
-    """``columns`` of every provenance row of these articles, queried in chunks of ids."""
-    wanted = sorted(ids)
-    rows: list[tuple[Any, ...]] = []
-    if len(wanted) > _CHUNK and len(wanted) * 4 >= _count(store):  # most of the table: one scan is cheaper
-        chosen = set(wanted)
-        return [row[:-1] for row in store.db.execute(f"SELECT {columns}, article_id FROM provenance")
-                if row[-1] in chosen]
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        rows.extend(store.db.execute(f"SELECT {columns} FROM provenance WHERE article_id IN ({marks})",
-                                     tuple(chunk)).fetchall())
-    return rows
-
-
-def _count(store: Store) -> int:
-    return int(store.db.execute("SELECT count(*) FROM provenance").fetchone()[0])
+    """``columns`` of every provenance row of these articles."""
+    return rows_by_key(store.db, "provenance", "article_id", columns, ids)
 
 
 def _read(store: Store, ids: Iterable[str]) -> list[Sighting]:

@@ -59,13 +59,8 @@ def default_owner() -> str:
 
 
 class _Deferred(Aggregator):
-    """An Aggregator that keeps the new state for the worker to store with the articles,
-    and leaves the link dedup to ``canonical_links`` inside the settle transaction."""
-
-    pending: SourceState | None = None
-
-    def _save(self, state: SourceState) -> None:
-        self.pending = state
+    """An Aggregator whose polls' states wait (``defer_states``) for the worker to store them with
+    the articles, and which leaves the link dedup to ``canonical_links`` inside that transaction."""
 
     def canonical(self, articles: Iterable[Article]) -> list[Article]:
         return list(articles)
@@ -147,11 +142,11 @@ class Poller:
         aggregator = _Deferred(store, now, base_url=self.config.site.base_url, host_gap=self.config.site.host_gap,
                                connect_timeout=min(CONNECT_TIMEOUT, self.lease / 4),
                                total_timeout=min(TOTAL_TIMEOUT, self.lease / 2), fetch_all=fetch_all,
-                               gate=SharedHostGate(store.conn))
+                               gate=SharedHostGate(store.conn), defer_states=True)
         poll = aggregator.poll(source)
-        if aggregator.pending is None:  # not due after all (polled by another worker meanwhile)
+        if not aggregator.deferred:  # not due after all (polled by another worker meanwhile)
             return None
-        new = settle_polled(store, aggregator.pending, poll.articles, now)
+        new = settle_polled(store, aggregator.deferred[-1], poll.articles, now)
         if poll.error:
             log.warning("%s", poll.error)
         log.debug("%s: %d articles, %d new", source.url, len(poll.articles), new)

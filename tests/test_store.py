@@ -67,3 +67,18 @@ def test_unusable_state_dir_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError):
         Store.open(blocker / "state")
+
+
+def test_rows_by_key_scans_or_chunks_and_gives_the_same_rows() -> None:
+    """Most of a table in one scan, a part of it in IN (...) chunks: the same rows either way."""
+    import sqlite3
+
+    from tagfeed.store import rows_by_key
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (k TEXT PRIMARY KEY, a TEXT, b INTEGER)")
+    db.executemany("INSERT INTO t VALUES (?, ?, ?)", [(f"k{n:05d}", f"a{n}", n) for n in range(3000)])
+    for wanted in (range(0, 3000, 1), range(0, 3000, 2), range(0, 3000, 5), range(7)):  # scan, scan, chunks, one chunk
+        keys = [f"k{n:05d}" for n in wanted] + ["missing"]
+        rows = rows_by_key(db, "t", "k", "k, a, b", keys)
+        assert sorted(rows) == [(f"k{n:05d}", f"a{n}", n) for n in wanted]
