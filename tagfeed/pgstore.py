@@ -164,6 +164,11 @@ class PgStore(Store):
         self.conn.execute(f"INSERT INTO sources ({columns}) VALUES ({', '.join('%s' for _ in data)}) "
                           f"ON CONFLICT (name) DO UPDATE SET {updates}", tuple(data.values()))
 
+    def put_sources(self, states: Iterable[SourceState]) -> None:
+        with self.conn.transaction():
+            for state in states:
+                self.put_source(state)
+
     def sources(self) -> list[SourceState]:
         cur = self.conn.execute('SELECT * FROM sources ORDER BY name COLLATE "C"')
         return [_state(cur.description, row) for row in cur.fetchall()]

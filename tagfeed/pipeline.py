@@ -24,6 +24,7 @@ from feeds.site import File, render_site
 from feeds.urls import Urls
 from feeds.write import sweep_temp_files
 from sources.model import Article, merge
+from sources.tagpage import parse_tagpage_bytes, read_dump
 from tagfeed.aggregate import Aggregator, user_agent
 from tagfeed.archive import plan_archives
 from tagfeed.config import Config, FeedSource, SiteConfig, TagPageSource
@@ -31,11 +32,12 @@ from tagfeed.errors import StoreError, TagPageError
 from tagfeed.health import record_low_yield, site_health, yield_warning
 from tagfeed.locks import BUILD_LOCK, advisory_lock, settling
 from tagfeed.outputs import OutputIndex
-from tagfeed.parsecache import ParseCache
 from tagfeed.pgstore import PgStore, open_store
-from tagfeed.provenance import Sightings
+from tagfeed import settled
+from tagfeed.provenance import Sightings, seen_again
 from tagfeed.publish import open_publisher
 from tagfeed.store import SourceState, Store, article_from_json, content_hash
+from tagfeed.settled import Marker, dump_key
 from tagfeed.websub import changed_feed_urls, ping_hub
 
 log = logging.getLogger("tagfeed.build")
@@ -67,9 +69,22 @@ class BuildReport:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Quiet:
+    """A dump read as a completed build settled it (``tagfeed.settled``): not parsed unless
+    another source gave one of its articles this build."""
+
+    path: Path
+    data: bytes
+    marker: Marker
+
+    def parse(self) -> list[Article]:
+        return parse_tagpage_bytes(self.data, source=str(self.path))
+
+
 @dataclass
 class _Ingest:
-    """Articles gathered in one build, merged by id, in first-seen order."""
+    """What one build read, in source order; ``gather`` merges it by id, in first-seen order."""
 
     articles: dict[str, Article] = field(default_factory=dict)
     ok: int = 0
@@ -77,12 +92,43 @@ class _Ingest:
     warnings: list[str] = field(default_factory=list)
     names: set[str] = field(default_factory=set)  # every configured source, read this build or not
     sightings: Sightings = field(default_factory=Sightings)  # (id, source) -> its tags, for explain
+    read: list[list[Article] | _Quiet] = field(default_factory=list)  # each source read, in order
+    order: list[str] = field(default_factory=list)  # names of the sources read, in order
+    markers: dict[str, Marker] = field(default_factory=dict)  # dumps parsed this build, to mark settled
+    seen: int = 0  # distinct articles read, quiet dumps' included
 
     def add(self, found: list[Article]) -> None:
         for article in found:
             self.sightings.add(article)
             old = self.articles.get(article.id)
             self.articles[article.id] = merge(old, article) if old else article
+
+    def gather(self) -> None:
+        """Merge everything from parsed dumps and feeds and, from quiet dumps, only the articles
+        those gave too (merging is per article, in source order: each result is a full read's)."""
+        wanted = {a.id for found in self.read if isinstance(found, list) for a in found}
+        quiet_ids: set[str] = set()
+        for found in self.read:
+            if isinstance(found, list):
+                self.add(found)
+                continue
+            quiet_ids.update(found.marker.ids)
+            if wanted.intersection(found.marker.ids):
+                self.add([a for a in found.parse() if a.id in wanted])
+        self.seen = len(wanted | quiet_ids)
+
+    def write_sightings(self, store: Store, now: datetime) -> None:
+        """Store this build's sightings; a quiet dump's only move ``last_seen``, unless its rows are
+        missing (a store that lost the table): then they are written from its parsed articles."""
+        self.sightings.write(store, now)
+        quiet = {str(q.path): q for q in self.read if isinstance(q, _Quiet)}
+        missing = seen_again(store, now, {name: q.marker.ids for name, q in quiet.items()})
+        if missing:
+            again = Sightings()
+            for name in missing:
+                for article in quiet[name].parse():
+                    again.add(article)
+            again.write(store, now)
 
 
 def expand_paths(source: TagPageSource) -> list[Path]:
@@ -101,43 +147,70 @@ def expand_paths(source: TagPageSource) -> list[Path]:
 
 
 def _ingest_tagpages(source: TagPageSource, store: Store, ingest: _Ingest, now: datetime,
-                     parsed: ParseCache) -> None:
+                     markers: dict[str, Marker], states: dict[str, SourceState]) -> None:
+    """Read each dump of ``source``: parsed when it changed, else noted as quiet. ``states`` holds
+    every source's state by name, loaded once a build, and gets the new ones."""
+    recorded: list[SourceState] = []
     try:
         paths = expand_paths(source)
     except TagPageError as exc:
-        _record(store, str(exc.path), "tagpage", now, error=str(exc), ingest=ingest)
-        return
+        recorded.append(_record(states.get(str(exc.path)), str(exc.path), "tagpage", now, error=str(exc),
+                                ingest=ingest))
+        paths = []
     for path in paths:
+        name = str(path)
         try:
-            found = parsed.read(path)
+            data = read_dump(path)
+            key = dump_key(data)
+            marker = markers.get(name)
+            if marker is not None and marker.key == key:  # as settled: its articles are stored as they are
+                ingest.read.append(_Quiet(path, data, marker))
+                count = len(marker.ids)
+            else:
+                found = parse_tagpage_bytes(data, source=name)
+                ingest.read.append(found)
+                ingest.markers[name] = Marker(key, tuple(a.id for a in found))
+                count = len(found)
         except TagPageError as exc:
-            _record(store, str(path), "tagpage", now, error=str(exc), ingest=ingest)
+            recorded.append(_record(states.get(name), name, "tagpage", now, error=str(exc), ingest=ingest))
             continue
-        ingest.add(found)
-        ingest.names.add(str(path))
-        if warning := yield_warning(store.get_source(str(path)), str(path), len(found)):
+        ingest.order.append(name)
+        ingest.names.add(name)
+        if warning := yield_warning(states.get(name), name, count):
             log.warning("%s", warning)
             ingest.ok += 1
             ingest.warnings.append(warning)
-            record_low_yield(store, str(path), now, warning)
+            record_low_yield(store, name, now, warning)
             continue
-        _record(store, str(path), "tagpage", now, count=len(found), ingest=ingest)
+        recorded.append(_record(states.get(name), name, "tagpage", now, count=count, ingest=ingest))
+    states.update((state.name, state) for state in recorded)
+    store.put_sources(recorded)
 
 
-def _record(store: Store, name: str, kind: str, now: datetime, *, ingest: _Ingest,
-            error: str | None = None, count: int = 0) -> None:
+def _drop_parse_cache(state_dir: Path) -> None:
+    """Remove the parsed-dump cache an earlier version kept in ``state_dir/parsed`` (its own
+    ``*.parsed`` files only): settled dumps (``tagfeed.settled``) made it redundant."""
+    folder = state_dir / "parsed"
+    if folder.is_dir() and not folder.is_symlink():
+        for entry in folder.glob("*.parsed"):
+            entry.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _record(old: SourceState | None, name: str, kind: str, now: datetime, *, ingest: _Ingest,
+            error: str | None = None, count: int = 0) -> SourceState:
+    """The source's new state after this read (its old one, if any, given)."""
     ingest.names.add(name)
-    old = store.get_source(name) or SourceState(name=name, kind=kind)
+    old = old or SourceState(name=name, kind=kind)
     if error:
         log.error("%s", error)
         ingest.errors.append(error)
-        state = dataclasses.replace(old, state="error", last_error=error, last_attempt=now,
-                                    error_count=old.error_count + 1)
-    else:
-        ingest.ok += 1
-        state = dataclasses.replace(old, state="ok", last_error=None, last_ok=now, last_attempt=now,
-                                    error_count=0, article_count=count)
-    store.put_source(state)
+        return dataclasses.replace(old, state="error", last_error=error, last_attempt=now,
+                                   error_count=old.error_count + 1)
+    ingest.ok += 1
+    return dataclasses.replace(old, state="ok", last_error=None, last_ok=now, last_attempt=now,
+                               error_count=0, article_count=count)
 
 
 def settle(store: Store, found: dict[str, Article], now: datetime) -> int:
@@ -262,21 +335,26 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all,
                                 host_gap=config.site.host_gap, defer_states=True)
         shared = isinstance(store, PgStore)  # workers may poll too: feeds only under leases, as theirs
-        parsed = ParseCache(config.site.state_dir / "parsed")  # dumps whose bytes did not change: not parsed again
+        markers = settled.load(store)  # dumps settled as they are: not parsed or settled again
+        _drop_parse_cache(config.site.state_dir)
+        states = {state.name: state for state in store.sources()}
         for done, source in enumerate(config.sources):
             say("reading", done, len(config.sources))
             if isinstance(source, TagPageSource):
-                _ingest_tagpages(source, store, ingest, now, parsed)
+                _ingest_tagpages(source, store, ingest, now, markers, states)
             elif isinstance(source, FeedSource) and (not poll_feeds or shared):
                 ingest.names.add(source.url)
             elif isinstance(source, FeedSource):
                 _ingest_feed(source, aggregator, ingest)
-        parsed.prune()
+        if not settled.same_order(store, ingest.order):  # merging depends on source order: read all
+            ingest.read = [q.parse() if isinstance(q, _Quiet) else q for q in ingest.read]
+        ingest.gather()
         if shared and poll_feeds:
             _poll_shared(config, cast(PgStore, store), ingest, fetch_all)
         with _settling(store):  # workers settle polled articles meanwhile
             new = settle(store, ingest.articles, now)
-        ingest.sightings.write(store, now)
+        ingest.write_sightings(store, now)
+        settled.save(store, ingest.order, ingest.markers.items(), markers)  # only now: their articles are stored
         aggregator.save_states()  # only now: the articles of every poll are stored
         digests: dict[str, bytes] = {}  # each article's fingerprint, from its stored row
         articles = list(store.articles(digests))
@@ -304,7 +382,7 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
                  user_agent=user_agent(config.site.base_url))
     return BuildReport(
         started=now, sources_ok=ingest.ok, sources_failed=len(ingest.errors),
-        articles_seen=len(ingest.articles), articles_new=new, articles_total=len(articles),
+        articles_seen=ingest.seen, articles_new=new, articles_total=len(articles),
         written=tuple(report.written), unchanged=report.unchanged + outputs.skipped_files,
         errors=tuple(ingest.errors), warnings=tuple(ingest.warnings),
     )
@@ -341,9 +419,10 @@ def _ingest_feed(source: FeedSource, aggregator: Aggregator, ingest: _Ingest) ->
     """Poll one feed when due (tagfeed.aggregate keeps its state); failures go to the report."""
     poll = aggregator.poll(source)
     ingest.names.add(source.url)
+    ingest.order.append(source.url)
     if poll.error:
         log.error("%s", poll.error)
         ingest.errors.append(poll.error)
     elif poll.polled:
         ingest.ok += 1
-    ingest.add(list(poll.articles))
+    ingest.read.append(list(poll.articles))

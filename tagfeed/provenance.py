@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sources.model import Article, Tag
-from tagfeed.store import Store, rows_by_key
+from tagfeed.store import CHUNK, Store, rows_by_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS provenance (
@@ -106,6 +106,26 @@ class Sightings:
             store.db.executemany("INSERT OR REPLACE INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             store.db.executemany("UPDATE provenance SET last_seen = ? WHERE article_id = ? AND source = ?",
                                  seen_again)
+
+
+def seen_again(store: Store, now: datetime, ids_by_source: dict[str, tuple[str, ...]]) -> list[str]:
+    """Move ``last_seen`` of the pairs of sources read unchanged and not parsed this build
+    (``tagfeed.settled``), whose rows were written when each was settled. Returns the sources
+    some of whose rows are missing (a store whose table was lost): their sightings need writing."""
+    ensure_table(store)
+    when = _iso(now)
+    short = []
+    with store.db:
+        for source, ids in ids_by_source.items():
+            wanted = sorted(set(ids))
+            updated = 0
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start:start + CHUNK]
+                updated += store.db.execute(f"UPDATE provenance SET last_seen = ? WHERE source = ? AND article_id IN "
+                                            f"({', '.join('?' * len(chunk))})", (when, source, *chunk)).rowcount
+            if updated < len(wanted):
+                short.append(source)
+    return short
 
 
 def ensure_table(store: Store) -> None:

@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS sources (
     ttl INTEGER
 );
 """
-_CHUNK = 500  # ids per IN (...) when reading a batch of articles
+CHUNK = 500  # ids per IN (...) in one statement
 _ADDED_COLUMNS = {"sources": (("ttl", "INTEGER"),)}  # columns newer than a store file may be
 
 
@@ -121,13 +121,13 @@ def rows_by_key(db: Any, table: str, key: str, columns: str, keys: Iterable[str]
     in one scan when the keys are most of the table (a rebuild of a site whose pages did not change),
     which costs a third of a hundred chunked look-ups. ``db`` is sqlite3 or ``pgstore.SqliteDialect``."""
     wanted = sorted(set(keys))
-    total = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) if len(wanted) > _CHUNK else 0
-    if len(wanted) > _CHUNK and len(wanted) * 4 >= total:
+    total = int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) if len(wanted) > CHUNK else 0
+    if len(wanted) > CHUNK and len(wanted) * 4 >= total:
         chosen = set(wanted)
         return [tuple(row[1:]) for row in db.execute(f"SELECT {key}, {columns} FROM {table}") if row[0] in chosen]
     rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start:start + CHUNK]
         marks = ", ".join("?" * len(chunk))
         rows.extend(tuple(row) for row in db.execute(f"SELECT {columns} FROM {table} WHERE {key} IN ({marks})",
                                                        tuple(chunk)))
@@ -231,13 +231,20 @@ class Store:
         return _state_from_row(dict(row)) if row else None
 
     def put_source(self, state: SourceState) -> None:
-        data = {name: getattr(state, name) for name in _SOURCE_FIELDS}  # not asdict: no deep copies
-        for key in ("last_ok", "last_attempt", "next_fetch", "retry_after"):
-            data[key] = _iso(data[key])
-        columns = ", ".join(data)
-        marks = ", ".join("?" for _ in data)
+        self.put_sources([state])
+
+    def put_sources(self, states: Iterable[SourceState]) -> None:
+        """Insert or replace source states in one transaction (a build records a thousand dumps)."""
+        rows = []
+        for state in states:
+            data = {name: getattr(state, name) for name in _SOURCE_FIELDS}  # not asdict: no deep copies
+            for key in ("last_ok", "last_attempt", "next_fetch", "retry_after"):
+                data[key] = _iso(data[key])
+            rows.append(tuple(data.values()))
+        columns = ", ".join(_SOURCE_FIELDS)
+        marks = ", ".join("?" for _ in _SOURCE_FIELDS)
         with self.db:
-            self.db.execute(f"INSERT OR REPLACE INTO sources ({columns}) VALUES ({marks})", tuple(data.values()))
+            self.db.executemany(f"INSERT OR REPLACE INTO sources ({columns}) VALUES ({marks})", rows)
 
     def sources(self) -> list[SourceState]:
         self.db.row_factory = sqlite3.Row
