@@ -85,6 +85,7 @@ class Sightings:
         # many rows share one stored tags text and one sighting's tags (a page's tag): parse and unite once
         united: dict[tuple[str, tuple[Tag, ...]], tuple[tuple[Tag, ...], tuple[Tag, ...]]] = {}
         rows, seen_again = [], []
+        texts: dict[tuple[Tag, ...], str] = {}  # a page's sightings share their tags: one JSON text each
         for key, seen in self.seen.items():
             raw = known.get(key)
             if raw is None:
@@ -100,8 +101,10 @@ class Sightings:
                     seen_again.append((when, seen.article_id, seen.source))  # only last_seen moves
                     continue
                 first = _iso(datetime.fromisoformat(first_seen))
-            rows.append((seen.article_id, seen.source, _tags_json(tags), int(seen.truncated), seen.chars,
-                         first, when))
+            text = texts.get(tags)
+            if text is None:
+                text = texts[tags] = _tags_json(tags)
+            rows.append((seen.article_id, seen.source, text, int(seen.truncated), seen.chars, first, when))
         with store.db:
             store.db.executemany("INSERT OR REPLACE INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             store.db.executemany("UPDATE provenance SET last_seen = ? WHERE article_id = ? AND source = ?",
