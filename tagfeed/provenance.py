@@ -101,10 +101,10 @@ class Sightings:
                     seen_again.append((when, seen.article_id, seen.source))  # only last_seen moves
                     continue
                 first = _iso(datetime.fromisoformat(first_seen))
-            text = texts.get(tags)
-            if text is None:
-                text = texts[tags] = _tags_json(tags)
-            rows.append((seen.article_id, seen.source, text, int(seen.truncated), seen.chars, first, when))
+            tags_text = texts.get(tags)
+            if tags_text is None:
+                tags_text = texts[tags] = _tags_json(tags)
+            rows.append((seen.article_id, seen.source, tags_text, int(seen.truncated), seen.chars, first, when))
         with store.db:
             store.db.executemany("INSERT OR REPLACE INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             store.db.executemany("UPDATE provenance SET last_seen = ? WHERE article_id = ? AND source = ?",
