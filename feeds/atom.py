@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -24,9 +25,11 @@ from feeds.channel import (
     GENERATOR,
     GENERATOR_VERSION,
     Channel,
+    EntryFacts,
     check_xml,
     entry_content,
     entry_dates,
+    entry_facts,
     entry_summary,
     entry_title,
     feed_updated,
@@ -111,19 +114,21 @@ def _add_entry(fe: FeedEntry, channel: Channel, article: Article) -> None:
     fe.tagfeed.updated = updated.isoformat()
 
 
-def render_atom(channel: Channel, articles: Sequence[Article],
-                entry: Callable[[Article], str] | None = None) -> bytes:
+def render_atom(channel: Channel, articles: Sequence[Article], entries: Sequence[bytes] | None = None,
+                updated: datetime | None = None) -> bytes:
     """The same bytes as ``render_atom_feedgen``, built as a string (lxml's escaping and indentation).
 
-    ``entry`` gives an entry's text (``atom_entry``): a caller rendering many feeds can make
-    each once. Its text is the caller's to have cleaned (``xml_clean``); without it,
-    text XML cannot carry is refused as lxml refuses it.
+    A caller rendering many feeds (feeds/site.py) hands in each article's ``atom_entry`` as UTF-8,
+    made once for all its feeds, and the feed's ``updated`` (``feed_updated``) if it knows it. That
+    text is the caller's to have cleaned (``xml_clean``); without it, text XML cannot carry is
+    refused as lxml refuses it.
     """
     urls = channel.urls
+    stamp = (updated or feed_updated(channel, articles)).isoformat()
     lang = f' xml:lang="{xml_attr(channel.language)}"' if channel.language else ""
     out = ["<?xml version='1.0' encoding='UTF-8'?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"", lang, ">\n",
            "  <id>", xml_escape(channel.feed_id), "</id>\n  <title>", xml_escape(_required(channel.title)),
-           "</title>\n  <updated>", feed_updated(channel, articles).isoformat(), "</updated>\n"]
+           "</title>\n  <updated>", stamp, "</updated>\n"]
     if channel.site_title:
         out += ["  <author>\n    <name>", xml_escape(channel.site_title), "</name>\n    <uri>",
                 xml_escape(urls.home_url), "</uri>\n  </author>\n"]
@@ -134,10 +139,15 @@ def render_atom(channel: Channel, articles: Sequence[Article],
     uri = f' uri="{xml_attr(channel.generator_uri)}"' if channel.generator_uri else ""
     out += ["  <generator", uri, f' version="{xml_attr(GENERATOR_VERSION)}">{xml_escape(GENERATOR)}</generator>\n',
             "  <subtitle>", xml_escape(channel.subtitle), "</subtitle>\n"]
-    out.extend(entry(a) if entry else atom_entry(channel, a) for a in articles)
-    out.append("</feed>\n")
-    document = "".join(out)
-    return (document if entry else check_xml(document)).encode("utf-8")
+    if entries is None:
+        out.extend(atom_entry(a, entry_facts(urls, a)) for a in articles)
+        out.append(_END)
+        return check_xml("".join(out)).encode("utf-8")
+    return b"".join(["".join(out).encode("utf-8"), *entries, _END_BYTES])
+
+
+_END = "</feed>\n"
+_END_BYTES = _END.encode()
 
 
 def _required(text: str) -> str:
@@ -153,25 +163,23 @@ def _link(href: str, rel: str, media_type: str | None = None) -> str:
 
 def _text_construct(name: str, text: str) -> str:
     """Title or summary: markup-like plain text goes as escaped ``type="html"`` (see _EntryExtras)."""
-    if _LOOKS_LIKE_MARKUP.search(text):
+    if ("<" in text or "&" in text) and _LOOKS_LIKE_MARKUP.search(text):  # `in` first: most text has neither
         return f'    <{name} type="html">{xml_escape(html.escape(text, quote=False))}</{name}>\n'
     return f"    <{name}>{xml_escape(text)}</{name}>\n"
 
 
-def atom_entry(channel: Channel, article: Article, content: str | None = None) -> str:
-    """One ``<entry>`` with its indentation; it depends on ``channel.urls`` only."""
-    published, updated = entry_dates(article)
-    stamp = updated.isoformat()
+def atom_entry(article: Article, facts: EntryFacts) -> str:
+    """One ``<entry>`` with its indentation (``facts`` is ``entry_facts`` of the article)."""
+    stamp = facts.updated_text
     # feedgen drops an entry link's rel and type (it reads them back from the new element)
     out = ["  <entry>\n    <id>", xml_escape(_entry_id(article)), "</id>\n",
            _text_construct("title", entry_title(article)), "    <updated>", stamp, "</updated>\n",
-           '    <content type="html">', xml_escape(entry_content(article) if content is None else content),
-           "</content>\n",
-           '    <link href="', xml_attr(channel.urls.article_link(article)), '"/>\n']
+           '    <content type="html">', facts.xml_content, "</content>\n",
+           '    <link href="', xml_attr(facts.link), '"/>\n']
     if summary := entry_summary(article):
         out.append(_text_construct("summary", summary))
     out.extend([_category(tag.slug, tag.name) for tag in article.tags])
-    out += ["    <published>", stamp if published == updated else published.isoformat(), "</published>\n"]
+    out += ["    <published>", facts.published_text, "</published>\n"]
     if article.source_url:
         source_title = f"      <title>{xml_escape(article.source_title)}</title>\n" if article.source_title else ""
         out += ["    <source>\n      <id>", xml_escape(article.source_url), "</id>\n", source_title,

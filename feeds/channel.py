@@ -95,6 +95,33 @@ def feed_updated(channel: Channel, articles: Sequence[Article]) -> datetime:
     return max((entry_dates(a)[1] for a in articles), default=utc(channel.empty_updated, "channel"))
 
 
+@dataclass(slots=True)
+class EntryFacts:
+    """What every format says about one entry, worked out once for all of them.
+
+    An article shows in four formats, and in several feeds of each (feeds/site.py);
+    its dates, link and body are the same in all, so they are derived once per article.
+    """
+
+    published: datetime  # UTC (entry_dates)
+    updated: datetime
+    published_text: str  # isoformat(): Atom's and JSON Feed's dates, HTML's datetime=
+    updated_text: str
+    link: str  # Urls.article_link
+    content: str  # entry_content: the HTML body
+    xml_content: str  # xml_escape(content): Atom's content and RSS's description are the same text
+
+
+def entry_facts(urls: Urls, article: Article) -> EntryFacts:
+    """The article's ``EntryFacts``, as every renderer derived them itself before."""
+    published, updated = entry_dates(article)
+    published_text = published.isoformat()
+    updated_text = published_text if updated == published else updated.isoformat()
+    content = entry_content(article)
+    return EntryFacts(published, updated, published_text, updated_text, urls.article_link(article), content,
+                      xml_escape(content))
+
+
 def entry_title(article: Article) -> str:
     """Readers need a title; an article without one borrows its first words."""
     if article.title.strip():
@@ -127,6 +154,18 @@ def sort_articles(articles: Sequence[Article]) -> list[Article]:
     return sorted(by_id, key=lambda a: entry_dates(a)[0], reverse=True)
 
 
+_NOT_XML_ASCII = bytes(b for b in range(32) if b not in (9, 10, 13))  # _NOT_XML's ASCII part
+
+
+def has_non_xml(text: str) -> bool:
+    """Whether ``text`` holds a character XML cannot carry. Most text is ASCII, where deleting
+    the bad bytes is several times faster than the regular expression's search."""
+    if text.isascii():
+        data = text.encode("ascii")
+        return len(data.translate(None, _NOT_XML_ASCII)) != len(data)
+    return _NOT_XML.search(text) is not None
+
+
 def xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
@@ -140,7 +179,7 @@ def xml_clean(article: Article) -> Article:
     texts = [article.title, article.summary, *article.paragraphs, article.content_html or "",
              article.caption or "", article.source_title or ""]
     texts.extend([t.name for t in article.tags])
-    if article.title.strip() and not _NOT_XML.search("\n".join(texts)):
+    if article.title.strip() and not has_non_xml("\n".join(texts)):
         return article
     def opt(text: str | None) -> str | None:
         return None if text is None else xml_text(text)

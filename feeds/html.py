@@ -12,7 +12,7 @@ build and stays a template.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
@@ -21,7 +21,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from feeds.channel import GENERATOR, Channel, entry_dates, entry_summary
+from feeds.channel import GENERATOR, Channel, EntryFacts, entry_dates, entry_facts, entry_summary
 from feeds.status import SourceStatus
 from feeds.urls import FORMAT_NAMES, FORMATS, MEDIA_TYPES, Urls
 from sources.model import Article, Tag
@@ -73,8 +73,14 @@ def _environment() -> jinja2.Environment:
 
 
 def human_date(moment: datetime) -> str:
-    """Locale-free, so the bytes do not depend on the machine."""
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    """Locale-free, so the bytes do not depend on the machine.
+
+    ``strftime("%Y-%m-%d %H:%M UTC")``'s text in half its time (a build shows every article's
+    date); years before 1000 are left to strftime, whose %Y pads them differently by platform.
+    """
+    if moment.year < 1000:
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{moment.year}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:{moment.minute:02d} UTC"
 
 
 def feed_links(channel: Channel) -> list[FeedLink]:
@@ -143,14 +149,19 @@ _TEASER = '<p class="meta">This is the teaser the source published; the article 
 
 def _frame(title: str, feeds: Sequence[FeedLink], urls: Urls, here: str, site_title: str, main: list[str]) -> bytes:
     """base.html: head, autodiscovery links, header, ``main``, footer."""
+    return "".join([_frame_top(title, feeds, urls, here, site_title), *main, _FOOT]).encode("utf-8")
+
+
+def _frame_top(title: str, feeds: Sequence[FeedLink], urls: Urls, here: str, site_title: str) -> str:
+    """base.html up to its main block: head, autodiscovery links, header."""
     out = [_HEAD, _e(title), "</title>\n"]
     out.extend(f'<link rel="alternate" type="{_e(f.media_type)}" title="{_e(f.title)}" href="{_e(f.href)}">\n'
                for f in feeds)
     if here == urls.index_path():
         out.append(f'<link rel="outline" type="text/x-opml" title="{_e(site_title)}: tag feeds (OPML)" '
                    f'href="{_e(urls.url(urls.opml_path()))}">\n')
-    out += [_page_top(site_title, urls, here.rpartition("/")[0]), *main, _FOOT]
-    return "".join(out).encode("utf-8")
+    out.append(_page_top(site_title, urls, here.rpartition("/")[0]))
+    return "".join(out)
 
 
 @lru_cache(maxsize=256)
@@ -172,34 +183,35 @@ def _time(moment: datetime) -> str:
     return f'<time datetime="{moment.isoformat()}">{_e(human_date(moment))}</time>'  # ISO text needs no escaping
 
 
-def render_tag_page(channel: Channel, articles: Sequence[Article],
-                    row: Callable[[Article], str] | None = None) -> bytes:
+def render_tag_page(channel: Channel, articles: Sequence[Article], rows: Sequence[bytes] | None = None) -> bytes:
     """tag.html, string-built: the same bytes as ``render_tag_page_jinja``.
 
-    ``row`` gives an article's list item (``tag_page_row``): a caller rendering
-    many pages in one folder can make each once (feeds/site.py).
+    A caller rendering many tag pages (feeds/site.py) hands in each article's ``tag_page_row``
+    as UTF-8, made once for all pages: they are all in one folder, so a row is the same on each.
     """
     if channel.tag is None:
         raise RenderError("channel", "a tag page needs a tag")
     urls, here = channel.urls, channel.path("html")
     feeds = feed_links(channel)
-    main = [f"<h1>{_e(channel.tag.name)}</h1>\n<p>{_e(channel.subtitle)}.</p>\n", '<p class="feeds">Subscribe:\n']
-    main.extend(f'<a href="{_e(f.href)}" type="{_e(f.media_type)}">{_e(f.name)}</a>\n' for f in feeds)
-    main.append("</p>\n\n<section>\n<h2>Latest articles</h2>\n")
-    if articles:
-        main.append('<ul class="items">\n')
-        main.extend(row(a) if row else tag_page_row(urls, here, a) for a in articles)
-        main.append("</ul>\n\n")
-    else:
-        main.append("<p>No articles yet.</p>\n")
-    main.append("</section>\n\n")
-    return _frame(channel.title, feeds, urls, here, channel.site_title, main)
+    top = [_frame_top(channel.title, feeds, urls, here, channel.site_title),
+           f"<h1>{_e(channel.tag.name)}</h1>\n<p>{_e(channel.subtitle)}.</p>\n", '<p class="feeds">Subscribe:\n']
+    top.extend(f'<a href="{_e(f.href)}" type="{_e(f.media_type)}">{_e(f.name)}</a>\n' for f in feeds)
+    top.append("</p>\n\n<section>\n<h2>Latest articles</h2>\n")
+    if not articles:
+        return "".join([*top, "<p>No articles yet.</p>\n", _LIST_END, _FOOT]).encode("utf-8")
+    if rows is None:
+        rows = [tag_page_row(urls, here, a, entry_facts(urls, a)).encode("utf-8") for a in articles]
+    return b"".join(["".join(top).encode("utf-8"), b'<ul class="items">\n', *rows, _ITEMS_END])
 
 
-def tag_page_row(urls: Urls, here: str, article: Article) -> str:
+_LIST_END = "</section>\n\n"
+_ITEMS_END = ("</ul>\n\n" + _LIST_END + _FOOT).encode("utf-8")
+
+
+def tag_page_row(urls: Urls, here: str, article: Article, facts: EntryFacts) -> str:
     """One ``<li>`` of a page's article list (_macros.html ``article_list``); it depends on ``here``'s folder."""
     row = ['<li>\n<article>\n<h3><a href="', _e(urls.href(here, urls.article_path(article))), '">',
-           _e(article.title), "</a></h3>\n", _time(entry_dates(article)[0]), "\n"]
+           _e(article.title), "</a></h3>\n", _time(facts.published), "\n"]
     if summary := entry_summary(article):
         row += ["<p>", _e(summary), "</p>\n"]
     row.append("</article>\n</li>\n")

@@ -11,23 +11,26 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from feeds.channel import Channel, entry_content, entry_dates, entry_summary, entry_title
+from feeds.channel import Channel, EntryFacts, entry_content, entry_dates, entry_facts, entry_summary, entry_title
 from sources.model import Article
 
 VERSION: Final = "https://jsonfeed.org/version/1.1"
 
 
-def render_json(channel: Channel, articles: Sequence[Article],
-                entry: Callable[[Article], str] | None = None) -> bytes:
+def render_json(channel: Channel, articles: Sequence[Article], entries: Sequence[bytes] | None = None,
+                updated: datetime | None = None) -> bytes:
     """``json.dumps(feed_dict(...), ensure_ascii=False, indent=2)`` and a newline, string-built.
 
-    ``entry`` gives an item's text (``json_item``): a caller rendering many
-    feeds can make each once (feeds/site.py).
+    A caller rendering many feeds (feeds/site.py) hands in each article's ``json_item`` as
+    UTF-8, made once for all its feeds. ``updated`` is unused (JSON Feed has no feed date):
+    the signature is the other formats'.
     """
-    head = dumps_indented(feed_dict(channel, ()))
-    items = [entry(a) if entry else json_item(channel, a) for a in articles]
-    body = "[\n    " + ",\n    ".join(items) + "\n  ]" if items else "[]"
-    return (head.removesuffix(_EMPTY_ITEMS) + '"items": ' + body + "\n}\n").encode("utf-8")
+    head = dumps_indented(feed_dict(channel, ())).removesuffix(_EMPTY_ITEMS) + '"items": '
+    if entries is None:
+        entries = [json_item(a, entry_facts(channel.urls, a)).encode("utf-8") for a in articles]
+    if not entries:
+        return (head + "[]\n}\n").encode("utf-8")
+    return b"".join([head.encode("utf-8"), b"[\n    ", b",\n    ".join(entries), b"\n  ]\n}\n"])
 
 
 def feed_dict(channel: Channel, articles: Sequence[Article]) -> dict[str, Any]:
@@ -51,19 +54,18 @@ def feed_dict(channel: Channel, articles: Sequence[Article]) -> dict[str, Any]:
 _EMPTY_ITEMS = '"items": []\n}'
 
 
-def json_item(channel: Channel, article: Article, content: str | None = None) -> str:
-    """``_item`` as ``dumps_indented`` lays it out two levels deep, string-built."""
-    published, updated = entry_dates(article)
-    out = ['{\n      "id": ', _encode_string(article.id), ',\n      "url": ',
-           _encode_string(channel.urls.article_link(article)), ',\n      "title": ',
-           _encode_string(entry_title(article)), ',\n      "content_html": ', _encode_string(entry_content(article) if content is None else content)]
+def json_item(article: Article, facts: EntryFacts) -> str:
+    """``_item`` as ``dumps_indented`` lays it out two levels deep, string-built
+    (``facts`` is ``entry_facts`` of the article)."""
+    out = ['{\n      "id": ', _encode_string(article.id), ',\n      "url": ', _encode_string(facts.link),
+           ',\n      "title": ', _encode_string(entry_title(article)), ',\n      "content_html": ',
+           _encode_string(facts.content)]
     if summary := entry_summary(article):
         out += [',\n      "summary": ', _encode_string(summary)]
-    stamp = rfc3339(published)
-    out += [',\n      "date_published": "', stamp, '",\n      "date_modified": "',
-            stamp if updated == published else rfc3339(updated), '"']
+    out += [',\n      "date_published": "', _utc_z(facts.published_text), '",\n      "date_modified": "',
+            _utc_z(facts.updated_text), '"']
     if article.tags:
-        out += [',\n      "tags": [\n        ', ",\n        ".join(_encode_string(t.name) for t in article.tags),
+        out += [',\n      "tags": [\n        ', ",\n        ".join([_encode_string(t.name) for t in article.tags]),
                 "\n      ]"]
     out.append("\n    }")
     return "".join(out)
@@ -88,7 +90,12 @@ def _item(channel: Channel, article: Article) -> dict[str, Any]:
 
 def rfc3339(moment: datetime) -> str:
     """``2001-02-03T04:05:06Z``: the UTC form every JSON Feed reader parses."""
-    return moment.isoformat().replace("+00:00", "Z")
+    return _utc_z(moment.isoformat())
+
+
+def _utc_z(iso: str) -> str:
+    """``rfc3339`` of a UTC datetime from its ``isoformat()``."""
+    return iso.replace("+00:00", "Z")
 
 
 def dumps_indented(value: Any, level: int = 0) -> str:

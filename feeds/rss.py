@@ -10,8 +10,9 @@ serializes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -20,8 +21,8 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds.channel import (
-    GENERATOR, GENERATOR_VERSION, Channel, check_xml, entry_content, entry_dates, entry_title, feed_updated, xml_attr,
-    xml_escape,
+    GENERATOR, GENERATOR_VERSION, Channel, EntryFacts, check_xml, entry_content, entry_dates, entry_facts, entry_title,
+    feed_updated, xml_attr, xml_escape,
 )
 from feeds.urls import MEDIA_TYPES
 from sources.model import Article
@@ -95,13 +96,14 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def render_rss(channel: Channel, articles: Sequence[Article],
-               entry: Callable[[Article], str] | None = None) -> bytes:
+def render_rss(channel: Channel, articles: Sequence[Article], entries: Sequence[bytes] | None = None,
+               updated: datetime | None = None) -> bytes:
     """The same bytes as ``render_rss_feedgen``, built as a string (lxml's escaping and indentation).
 
-    ``entry`` gives an entry's text (``rss_item``): a caller rendering many feeds can make
-    each once. Its text is the caller's to have cleaned (``xml_clean``); without it,
-    text XML cannot carry is refused as lxml refuses it.
+    A caller rendering many feeds (feeds/site.py) hands in each article's ``rss_item`` as UTF-8,
+    made once for all its feeds, and the feed's ``updated`` (``feed_updated``) if it knows it. That
+    text is the caller's to have cleaned (``xml_clean``); without it, text XML cannot carry is
+    refused as lxml refuses it.
     """
     if not channel.title:
         raise RenderError("channel", "feed has no title")
@@ -114,30 +116,39 @@ def render_rss(channel: Channel, articles: Sequence[Article],
            "    <generator>", xml_escape(f"{GENERATOR} {GENERATOR_VERSION}"), "</generator>\n"]
     if channel.language:
         out += ["    <language>", xml_escape(channel.language), "</language>\n"]
-    out += ["    <lastBuildDate>", rfc822(feed_updated(channel, articles)), "</lastBuildDate>\n"]
+    out += ["    <lastBuildDate>", rfc822(updated or feed_updated(channel, articles)), "</lastBuildDate>\n"]
     if channel.hub:
         out += ['    <atom:link href="', xml_attr(channel.hub), '" rel="hub"/>\n']
-    out.extend(entry(a) if entry else rss_item(channel, a) for a in articles)
-    out.append("  </channel>\n</rss>\n")
-    document = "".join(out)
-    return (document if entry else check_xml(document)).encode("utf-8")
+    if entries is None:
+        out.extend(rss_item(a, entry_facts(channel.urls, a)) for a in articles)
+        out.append(_END)
+        return check_xml("".join(out)).encode("utf-8")
+    return b"".join(["".join(out).encode("utf-8"), *entries, _END_BYTES])
 
 
-def rss_item(channel: Channel, article: Article, content: str | None = None) -> str:
-    """One ``<item>`` with its indentation; it depends on ``channel.urls`` only."""
-    published, _ = entry_dates(article)
+_END = "  </channel>\n</rss>\n"
+_END_BYTES = _END.encode()
+
+
+def rss_item(article: Article, facts: EntryFacts) -> str:
+    """One ``<item>`` with its indentation (``facts`` is ``entry_facts`` of the article)."""
     permalink = "true" if _is_permalink(article) else "false"
     out = ["    <item>\n      <title>", _plain(entry_title(article)), "</title>\n      <link>",
-           xml_escape(channel.urls.article_link(article)), "</link>\n      <description>",
-           xml_escape(entry_content(article) if content is None else content), f'</description>\n      <guid isPermaLink="{permalink}">',
-           xml_escape(article.id), "</guid>\n"]
-    out.extend(f"      <category>{_plain(tag.name)}</category>\n" for tag in article.tags)
-    out += ["      <pubDate>", rfc822(published), "</pubDate>\n"]
+           xml_escape(facts.link), "</link>\n      <description>", facts.xml_content,
+           f'</description>\n      <guid isPermaLink="{permalink}">', xml_escape(article.id), "</guid>\n"]
+    out.extend([_category(tag.name) for tag in article.tags])
+    out += ["      <pubDate>", rfc822(facts.published), "</pubDate>\n"]
     if article.source_url:
         title = article.source_title or article.source_url
         out.append(f'      <source url="{_plain_attr(article.source_url)}">{_plain(title)}</source>\n')
     out.append("    </item>\n")
     return "".join(out)
+
+
+@lru_cache(maxsize=1 << 14)
+def _category(name: str) -> str:
+    """A tag's ``<category>``: the same in every item that has the tag, so made once."""
+    return f"      <category>{_plain(name)}</category>\n"
 
 
 def _plain(text: str) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from operator import attrgetter
 
 from feeds.archive import TagArchive, render_archived_atom
 from feeds.atom import atom_entry, render_atom
-from feeds.channel import Channel, entry_content, entry_dates, sort_articles, xml_clean
+from feeds.channel import Channel, entry_dates, entry_facts, sort_articles, xml_clean
 from feeds.fingerprint import Fresh, Prints, never_fresh
 from feeds.html import (
     TagEntry,
@@ -30,15 +31,29 @@ from feeds.urls import Format, Urls
 from sources.model import Article, Tag
 
 File = tuple[str, bytes]
-Entry = Callable[[Article], str]
-Renderer = Callable[[Channel, Sequence[Article], Entry | None], bytes]
-EntryMaker = Callable[[Channel, Article, str | None], str]
-RENDERERS: tuple[tuple[Format, Renderer, EntryMaker], ...] = (
-    ("atom", render_atom, atom_entry), ("rss", render_rss, rss_item), ("json", render_json, json_item))
+Renderer = Callable[[Channel, Sequence[Article], Sequence[bytes] | None, datetime | None], bytes]
+RENDERERS: tuple[tuple[Format, Renderer], ...] = (("atom", render_atom), ("rss", render_rss), ("json", render_json))
+_ENTRY = {fmt: attrgetter(fmt) for fmt, _ in RENDERERS}  # a format's entry of a Pieces
+
+
+@dataclass(slots=True)
+class Pieces:
+    """One article's Atom entry, RSS item, JSON Feed item and tag-page row, as UTF-8.
+
+    Bytes, so a feed is one ``bytes.join`` of them: encoding each piece once costs
+    less than encoding every feed that holds it.
+    """
+
+    atom: bytes
+    rss: bytes
+    json: bytes
+    row: bytes
+    updated: datetime  # the entry's, for its feeds' own (feed_updated)
+    left: int  # uses left (Fragments)
 
 
 class Fragments:
-    """Each article's Atom entry, RSS item, JSON item and list row, made once per render.
+    """Each article's pieces, made once per render from one ``entry_facts``.
 
     An article is in several feeds (every tag's and all.*) with the same text
     in each; its pieces are kept until their expected uses are spent, so memory
@@ -46,29 +61,32 @@ class Fragments:
     costs a re-render or a piece kept longer, never different bytes.
     """
 
-    def __init__(self, uses: Mapping[str, int]) -> None:
+    def __init__(self, urls: Urls, uses: Mapping[str, int]) -> None:
+        self._urls = urls
         self._uses = uses
-        self._made: dict[tuple[str, str], list[Any]] = {}  # (kind, id) -> [text, uses left]
+        self._made: dict[str, Pieces] = {}
+        # a page of the tags folder: a row links from there, and every tag page is in it
+        self._row_page = urls.tag_path("x", "html")
 
-    def getter(self, kind: str, make: Entry) -> Entry:
-        """``make`` for pieces of ``kind``, each made once and handed out until its uses are spent
-        (one closure per kind: this runs for every entry of every feed)."""
-        made, uses = self._made, self._uses
+    def take(self, article: Article) -> Pieces:
+        """The article's pieces, counted as one use."""
+        found = self._made.get(article.id)
+        if found is None:
+            found = self._make(article)
+            if found.left > 0:
+                self._made[article.id] = found
+        else:
+            found.left -= 1
+            if found.left <= 0:
+                del self._made[article.id]
+        return found
 
-        def get(article: Article) -> str:
-            key = (kind, article.id)
-            found = made.get(key)
-            if found is None:
-                text, left = make(article), uses.get(article.id, 1) - 1
-                if left > 0:
-                    made[key] = [text, left]
-                return text
-            found[1] -= 1  # in place: a hit allocates nothing
-            if found[1] <= 0:
-                del made[key]
-            return found[0]  # type: ignore[no-any-return]
-
-        return get
+    def _make(self, article: Article) -> Pieces:
+        urls, facts = self._urls, entry_facts(self._urls, article)
+        return Pieces(atom_entry(article, facts).encode("utf-8"), rss_item(article, facts).encode("utf-8"),
+                      json_item(article, facts).encode("utf-8"),
+                      tag_page_row(urls, self._row_page, article, facts).encode("utf-8"),
+                      facts.updated, self._uses.get(article.id, 1) - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,25 +116,26 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
 
     uses = Counter(a.id for a in ordered[:max_items])
     uses.update(a.id for group in groups for a in group.articles[:max_items])
-    pieces = Fragments(uses)
+    pieces = Fragments(urls, uses)
     everything = Channel(urls=urls, site_title=site_title, hub=hub)
     if not done(_feed_paths(everything), (everything, max_items), ordered[:max_items]):
-        yield from _render_feeds(everything, ordered[:max_items], pieces)
+        yield from _render_feeds(everything, ordered[:max_items], [pieces.take(a) for a in ordered[:max_items]])
     for group in groups:
         channel = Channel(urls=urls, site_title=site_title, tag=group.tag, hub=hub)
         archive = (archives or {}).get(group.tag.slug)
         paths = (*_feed_paths(channel), channel.path("html"))
-        if not archive and done(paths, (channel, max_items), group.articles[:max_items]):
+        top = group.articles[:max_items]
+        if not archive and done(paths, (channel, max_items), top):
             continue
-        yield from _render_feeds(channel, group.articles[:max_items], pieces, skip="atom" if archive else None)
+        made = [pieces.take(a) for a in top]
+        yield from _render_feeds(channel, top, made, skip="atom" if archive else None)
         if archive:
             yield from render_archived_atom(channel, group.articles, archive)
-        here = channel.path("html")  # every tag page is in one folder, so a row is the same on each
-        yield here, render_tag_page(channel, group.articles[:max_items],
-                                    pieces.getter("row", lambda a: tag_page_row(urls, here, a)))
+        yield channel.path("html"), render_tag_page(channel, top, [m.row for m in made])
     for article in ordered:
-        if not done((urls.article_path(article),), (site_title, urls), (article,)):
-            yield urls.article_path(article), render_article_page(site_title, urls, article)
+        path = urls.article_path(article)
+        if not done((path,), (site_title, urls), (article,)):
+            yield path, render_article_page(site_title, urls, article)
     entries = [TagEntry(group.tag, len(group.articles)) for group in groups]
     if not done((urls.index_path(),), (everything, entries, max_items, sources), ordered[:max_items]):
         yield urls.index_path(), render_index(everything, entries, ordered[:max_items], sources)
@@ -127,28 +146,17 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
 
 
 def _feed_paths(channel: Channel) -> tuple[str, ...]:
-    return tuple(channel.path(fmt) for fmt, _, _ in RENDERERS)
+    return tuple(channel.path(fmt) for fmt, _ in RENDERERS)
 
 
-def _render_feeds(channel: Channel, articles: Sequence[Article], pieces: Fragments,
+def _render_feeds(channel: Channel, articles: Sequence[Article], made: Sequence[Pieces],
                   skip: Format | None = None) -> Iterator[File]:
-    """A scope's feeds; entries depend on ``channel.urls`` only, so one site's channels share them."""
-    contents: dict[str, str] = {}  # an entry made in one format is made in the others next
-
-    def content(article: Article) -> str:
-        found = contents.get(article.id)
-        if found is None:
-            found = contents[article.id] = entry_content(article)
-        return found
-
-    for fmt, render, make in RENDERERS:
-        if fmt == skip:
-            continue
-
-        def build(article: Article, make: EntryMaker = make) -> str:
-            return make(channel, article, content(article))
-
-        yield channel.path(fmt), render(channel, articles, pieces.getter(fmt, build))
+    """A scope's feeds from its articles' pieces; those depend on ``channel.urls`` only, so one
+    site's channels share them."""
+    updated = max([m.updated for m in made]) if made else None  # feed_updated, once for every format
+    for fmt, render in RENDERERS:
+        if fmt != skip:
+            yield channel.path(fmt), render(channel, articles, list(map(_ENTRY[fmt], made)), updated)
 
 
 def _unique(articles: list[Article]) -> list[Article]:

@@ -22,8 +22,10 @@ import feeds.archive
 import feeds.site
 from feeds.archive import TagArchive, render_archived_atom
 from feeds.atom import render_atom, render_atom_feedgen
-from feeds.channel import Channel, sort_articles, xml_clean, xml_text
-from feeds.html import render_article_page, render_article_page_jinja, render_tag_page, render_tag_page_jinja
+from feeds.channel import _NOT_XML, Channel, has_non_xml, sort_articles, xml_clean, xml_text
+from feeds.html import (
+    human_date, render_article_page, render_article_page_jinja, render_tag_page, render_tag_page_jinja,
+)
 from feeds.jsonfeed import feed_dict, render_json
 from feeds.rss import render_rss, render_rss_feedgen
 from feeds.urls import Urls
@@ -129,12 +131,12 @@ def test_archives_and_hub(urls: Urls, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _oracle_site(monkeypatch: pytest.MonkeyPatch) -> None:
     def plain(render: Callable[[Channel, Sequence[Article]], bytes]) -> Any:
-        return lambda channel, articles, entry=None: render(channel, articles)
+        return lambda channel, articles, entries=None, updated=None: render(channel, articles)
 
     monkeypatch.setattr(feeds.site, "RENDERERS", tuple(
-        (fmt, plain(oracle), make) for (fmt, _, make), oracle
+        (fmt, plain(oracle)) for (fmt, _), oracle
         in zip(feeds.site.RENDERERS, (render_atom_feedgen, render_rss_feedgen, _json_oracle), strict=True)))
-    monkeypatch.setattr(feeds.site, "render_tag_page", lambda channel, articles, row=None:
+    monkeypatch.setattr(feeds.site, "render_tag_page", lambda channel, articles, rows=None:
                         render_tag_page_jinja(channel, articles))
     monkeypatch.setattr(feeds.site, "render_article_page", render_article_page_jinja)
 
@@ -221,3 +223,16 @@ def test_make_tag_names_render_alike(urls: Urls) -> None:
     article = Article(id="urn:uuid:00000000-0000-5000-8000-000000000001", title="t", tags=tags,
                       published=T0, updated=T0)
     assert_same_as_oracles([article], _channels(urls))
+
+
+@settings(max_examples=300)
+@given(_NASTY | st.text(st.characters(max_codepoint=127)))
+def test_has_non_xml_is_the_regex(text: str) -> None:
+    """The ASCII fast path of xml_clean's check finds what the regular expression finds."""
+    assert has_non_xml(text) == (_NOT_XML.search(text) is not None)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=_ZONE))
+def test_human_date_is_strftime(moment: datetime) -> None:
+    """The Jinja filter and the string-built pages share human_date: it is checked against strftime here."""
+    assert human_date(moment) == moment.strftime("%Y-%m-%d %H:%M UTC")
