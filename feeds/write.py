@@ -4,31 +4,41 @@ Each file goes to a temp file in its own directory, is fsynced and then
 ``os.replace``d over the old one, so a reader sees the old bytes or the new,
 never half. Text files get a deterministic ``.gz`` twin (level 6, mtime 0, no
 name) that a static server can send as is.
+
+A new file costs what the bare minimum does: open (``O_CREAT|O_EXCL``, mode
+0644), write, fsync, close, rename, plus one ``lstat`` to compare bytes, and not
+even that in a directory this call made itself. Paths are plain strings; each
+directory is checked (no symlink out of the tree) and made once per call.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import os
-import stat
 import re
-import tempfile
+import stat
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Final
 
 from tagfeed.errors import OutputError
 
 TEXT_SUFFIXES: Final = frozenset({".atom", ".rss", ".json", ".html", ".xml", ".opml"})
-FILE_MODE: Final = 0o644  # mkstemp makes 0600; a static server must read the files
+FILE_MODE: Final = 0o644  # a static server must read the files, whatever the umask
 TEMP_PREFIX: Final = "."
 TEMP_SUFFIX: Final = ".tmp"
-# ".<name>.<mkstemp's 8 random characters>.tmp": only files this writer makes.
-_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+# ".<name>.<pid>-<serial>.tmp", or an older version's ".<name>.<mkstemp's 8 characters>.tmp":
+# only files this writer makes.
+_TEMP_NAME = re.compile(r"\..+\.(?:[0-9]+-[0-9]+|[A-Za-z0-9_]{8})\.tmp")
+# O_EXCL: a temp name another process (or a killed build) holds is never opened, only skipped.
+_CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+_TEMP_TRIES: Final = 10_000
+_serial = itertools.count()  # with the pid, a temp name no other writer uses at the same time
 # gzip (zlib), fsync and the kernel's file creation release the GIL: a few threads hide
 # them behind rendering. IN_FLIGHT bounds the files rendered but not yet written.
 WORKERS: Final = 4
@@ -50,44 +60,37 @@ def write_tree(output_dir: Path | str, files: Iterable[tuple[str, bytes]], *,
     The first failure is raised once the files already handed out are done, each
     of them atomic, so an error never leaves a half-written file either.
     """
-    root = Path(output_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    root = root.resolve()
+    tree = _Tree(Path(output_dir))
     written: list[str] = []
     unchanged = 0
-    pending: deque[Future[list[tuple[str, bool]]]] = deque()
+    pending: deque[tuple[str, Future[tuple[bool, bool | None]]]] = deque()
 
-    def collect(future: Future[list[tuple[str, bool]]]) -> None:
+    def collect() -> None:
         nonlocal unchanged
-        for path, changed in future.result():
-            if changed:
-                written.append(path)
+        rel, future = pending.popleft()
+        changed, twin = future.result()
+        if changed:
+            written.append(rel)
+        else:
+            unchanged += 1
+        if twin is not None:
+            if twin:
+                written.append(rel + ".gz")
             else:
                 unchanged += 1
 
-    folders: set[Path] = set()  # directories checked and made once per tree, not once per file
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="tagfeed-write") as pool:
         try:
             for rel, data in files:
-                pending.append(pool.submit(_write_with_twin, root, rel, data, folders))
-                while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
-                    collect(pending.popleft())
+                pending.append((rel, pool.submit(tree.write_with_twin, rel, data)))
+                if len(pending) > IN_FLIGHT:
+                    collect()
             while pending:
-                collect(pending.popleft())
+                collect()
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()
     return WriteReport(written=tuple(written), unchanged=unchanged)
-
-
-def _write_with_twin(root: Path, rel: str, data: bytes, folders: set[Path]) -> list[tuple[str, bool]]:
-    return [(path, write_file(root, path, payload, folders)) for path, payload in _with_twin(rel, data)]
-
-
-def _with_twin(rel: str, data: bytes) -> list[tuple[str, bytes]]:
-    if PurePosixPath(rel).suffix in TEXT_SUFFIXES:
-        return [(rel, data), (rel + ".gz", gzip_bytes(data))]
-    return [(rel, data)]
 
 
 def gzip_bytes(data: bytes) -> bytes:
@@ -95,51 +98,136 @@ def gzip_bytes(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def write_file(root: Path, rel: str, data: bytes, folders: set[Path] | None = None) -> bool:
-    """Write ``data`` at ``root/rel`` unless it is already there; True if written.
+def has_twin(rel: str) -> bool:
+    """True when ``rel`` gets a ``.gz`` twin: ``PurePosixPath(rel).suffix in TEXT_SUFFIXES``, without a Path."""
+    name = rel[rel.rfind("/") + 1:]
+    dot = name.rfind(".")
+    return 0 < dot < len(name) - 1 and name[dot:] in TEXT_SUFFIXES
 
-    ``folders`` remembers the directories already checked and made, so a tree
-    of thousands of files pays for each directory once.
-    """
-    target = resolve_target(root, rel, folders)
-    if _same_bytes(target, data, rel):
-        return False
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f"{TEMP_PREFIX}{target.name}.", suffix=TEMP_SUFFIX)
-    replaced = False
-    try:
+
+class _Folder:
+    """One directory of the tree, checked and made once per ``write_tree`` call."""
+
+    __slots__ = ("prefix", "fresh", "chmod")
+
+    def __init__(self, prefix: str, fresh: bool) -> None:
+        self.prefix = prefix  # its absolute path and a "/"
+        # Made by this call: it did not exist before, so no file in it is there to compare with.
+        self.fresh = fresh
+        # Whether a file opened with FILE_MODE here needs an fchmod to get it (a umask or a
+        # default ACL strips bits); None until the first file here shows it.
+        self.chmod: bool | None = None
+
+
+class _Tree:
+    """The state of one ``write_tree`` call, shared by its threads."""
+
+    __slots__ = ("prefix", "folders", "pid")
+
+    def __init__(self, root: Path) -> None:
         try:
-            os.fchmod(fd, FILE_MODE)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-        replaced = True
-    finally:
-        if not replaced:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-    return True
+            root.mkdir(parents=True)
+            fresh = True
+        except FileExistsError:
+            if not root.is_dir():
+                raise
+            fresh = False
+        real = os.path.realpath(root)
+        self.prefix = real if real.endswith("/") else real + "/"
+        self.pid = os.getpid()
+        self.folders: dict[str, _Folder] = {"": _Folder(self.prefix, fresh)}
 
+    def write_with_twin(self, rel: str, data: bytes) -> tuple[bool, bool | None]:
+        """Whether ``rel`` was written and whether its twin was (None: it has none)."""
+        folder, name = self.folder(rel)
+        changed = self.write(folder, name, rel, data)
+        if not has_twin(name):
+            return changed, None
+        return changed, self.write(folder, name + ".gz", rel + ".gz", gzip_bytes(data))
 
-def resolve_target(root: Path, rel: str, folders: set[Path] | None = None) -> Path:
-    """``root/rel``, refusing anything that could land outside ``root``; its directory exists after."""
-    if not rel or "\\" in rel or "\0" in rel or rel.startswith("/"):
-        raise OutputError(rel, "not a relative path")
-    parts = rel.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        raise OutputError(rel, "path must not contain empty, '.' or '..' segments")
-    target = root.joinpath(*parts)
-    parent = target.parent
-    if folders is None or parent not in folders:
-        if not parent.resolve().is_relative_to(root):  # a symlinked directory
+    def folder(self, rel: str) -> tuple[_Folder, str]:
+        """The directory ``rel`` goes in (checked and made) and its file name; refuses any path
+        that could land outside the tree."""
+        if not rel or "\\" in rel or "\0" in rel or rel[0] == "/":
+            raise OutputError(rel, "not a relative path")
+        head, _, name = rel.rpartition("/")
+        if name in ("", ".", ".."):
+            raise OutputError(rel, "path must not contain empty, '.' or '..' segments")
+        folder = self.folders.get(head)
+        return (folder or self._make(head, rel)), name
+
+    def _make(self, head: str, rel: str) -> _Folder:
+        if any(part in ("", ".", "..") for part in head.split("/")):
+            raise OutputError(rel, "path must not contain empty, '.' or '..' segments")
+        path = self.prefix + head
+        if not (os.path.realpath(path) + "/").startswith(self.prefix):  # a symlinked directory
             raise OutputError(rel, "resolves outside the output directory")
-        parent.mkdir(parents=True, exist_ok=True)
-        if folders is not None:
-            folders.add(parent)
-    return target
+        try:
+            os.mkdir(path)
+            fresh = True
+        except FileNotFoundError:  # its parent first, and as a folder of its own: it may be fresh too
+            parent = head.rpartition("/")[0]
+            if parent not in self.folders:
+                self._make(parent, rel)
+            fresh = _mkdir(path)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
+            fresh = False
+        # Two threads may make the same folder: both keep the first one's entry.
+        return self.folders.setdefault(head, _Folder(path + "/", fresh))
+
+    def write(self, folder: _Folder, name: str, rel: str, data: bytes) -> bool:
+        """Write ``data`` as ``name`` in ``folder`` unless it is already there; True if written."""
+        target = folder.prefix + name
+        if not folder.fresh and _same_bytes(target, data, rel):
+            return False
+        for _ in range(_TEMP_TRIES):
+            temp = f"{folder.prefix}{TEMP_PREFIX}{name}.{self.pid}-{next(_serial)}{TEMP_SUFFIX}"
+            try:
+                fd = os.open(temp, _CREATE, FILE_MODE)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise OutputError(rel, "no free temp file name")
+        replaced = False
+        try:
+            try:
+                chmod = folder.chmod
+                if chmod is None:
+                    chmod = folder.chmod = stat.S_IMODE(os.fstat(fd).st_mode) != FILE_MODE
+                if chmod:
+                    os.fchmod(fd, FILE_MODE)
+                done = os.write(fd, data)
+                if done < len(data):
+                    view = memoryview(data)[done:]
+                    while view:
+                        view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.replace(temp, target)
+            except IsADirectoryError:  # only a race (or a directory of that name in this call) gets here
+                raise OutputError(rel, "exists and is not a regular file") from None
+            replaced = True
+        finally:
+            if not replaced:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
+        return True
+
+
+def _mkdir(path: str) -> bool:
+    """Make ``path``; True if this call made it, False if it was there already."""
+    try:
+        os.mkdir(path)
+        return True
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+        return False
 
 
 def sweep_temp_files(output_dir: Path | str) -> tuple[str, ...]:
@@ -159,7 +247,7 @@ def sweep_temp_files(output_dir: Path | str) -> tuple[str, ...]:
     return tuple(removed)
 
 
-def _same_bytes(target: Path, data: bytes, rel: str) -> bool:
+def _same_bytes(target: str, data: bytes, rel: str) -> bool:
     """True when ``target`` already holds ``data``; one lstat for a missing or different-sized file."""
     try:
         st = os.lstat(target)
@@ -170,6 +258,7 @@ def _same_bytes(target: Path, data: bytes, rel: str) -> bool:
     if st.st_size != len(data):
         return False
     try:
-        return target.read_bytes() == data
+        with open(target, "rb", buffering=0) as handle:
+            return handle.read() == data
     except FileNotFoundError:
         return False

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
-from pathlib import Path
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 from tagfeed.errors import OutputError
-from feeds.write import gzip_bytes, sweep_temp_files, write_tree
+import feeds.write
+from feeds.write import TEXT_SUFFIXES, gzip_bytes, has_twin, sweep_temp_files, write_tree
 
 FILES = [("all.atom", b"<feed/>"), ("tags/putin.html", b"<!doctype html>"), ("data.bin", b"\x00\x01")]
 
@@ -89,11 +92,139 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch: p
 
 def test_sweep_removes_only_our_temp_files(tmp_path: Path) -> None:
     (tmp_path / "tags").mkdir()
-    stale = tmp_path / "tags" / ".putin.atom.ab_12XyZ.tmp"
-    stale.write_bytes(b"half")
-    mine_not = [tmp_path / ".keep.tmp", tmp_path / ".well-known", tmp_path / "notes.tmp"]
+    stale = [tmp_path / "tags" / ".putin.atom.ab_12XyZ.tmp",  # an older version's mkstemp name
+             tmp_path / "tags" / ".putin.atom.4242-17.tmp", tmp_path / ".all.atom.gz.1-0.tmp"]
+    for path in stale:
+        path.write_bytes(b"half")
+    mine_not = [tmp_path / ".keep.tmp", tmp_path / ".well-known", tmp_path / "notes.tmp",
+                tmp_path / ".x.k2j3.tmp", tmp_path / ".x.12-.tmp", tmp_path / ".x.-3.tmp", tmp_path / ".12-3.tmp"]
     for path in mine_not:
         path.write_bytes(b"x")
-    assert sweep_temp_files(tmp_path) == ("tags/.putin.atom.ab_12XyZ.tmp",)
-    assert not stale.exists() and all(p.exists() for p in mine_not)
+    assert sweep_temp_files(tmp_path) == (".all.atom.gz.1-0.tmp", "tags/.putin.atom.4242-17.tmp",
+                                          "tags/.putin.atom.ab_12XyZ.tmp")
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in mine_not)
     assert sweep_temp_files(tmp_path / "missing") == ()
+
+
+def _temp_names(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every (temp, target) the writer renames, recorded."""
+    renames: list[tuple[str, str]] = []
+    real = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        renames.append((src, dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return renames
+
+
+def test_temp_names_are_unique_and_swept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    renames = _temp_names(monkeypatch)
+    files = [(f"d{i % 3}/f{i}.html", b"x" * i) for i in range(300)]
+    write_tree(tmp_path, files, workers=4)
+    assert len(renames) == 600 and len({src for src, _ in renames}) == 600
+    for src, dst in renames:
+        temp, target = Path(src), Path(dst)
+        assert temp.parent == target.parent and temp.name.startswith(f".{target.name}.")
+        assert feeds.write._TEMP_NAME.fullmatch(temp.name), temp.name  # a killed build's temp is swept
+        temp.write_bytes(b"left by a killed build")
+    assert len(sweep_temp_files(tmp_path)) == 600
+    assert _all_files(tmp_path) == {rel for rel, _ in files} | {rel + ".gz" for rel, _ in files}
+
+
+def test_a_temp_name_in_use_is_skipped_not_touched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process writing the same tree (or a killed build) holds the next name: O_EXCL moves on."""
+    monkeypatch.setattr(feeds.write, "_serial", itertools.count(7))
+    taken = tmp_path / f".data.bin.{os.getpid()}-7.tmp"
+    taken.write_bytes(b"someone else's")
+    assert write_tree(tmp_path, [("data.bin", b"mine")]).written == ("data.bin",)
+    assert (tmp_path / "data.bin").read_bytes() == b"mine"
+    assert taken.read_bytes() == b"someone else's"
+    assert _all_files(tmp_path) == {"data.bin", taken.name}
+
+
+@pytest.fixture
+def umask() -> Iterator[None]:
+    old = os.umask(0o022)
+    os.umask(old)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask", [0o077, 0o027, 0o022, 0o002, 0o000, 0o777])
+@pytest.mark.usefixtures("umask")
+def test_files_are_0644_whatever_the_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mask: int) -> None:
+    chmods: list[int] = []
+    real = os.fchmod
+
+    def fchmod(fd: int, mode: int) -> None:
+        chmods.append(mode)
+        real(fd, mode)
+
+    monkeypatch.setattr(os, "fchmod", fchmod)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "tags").mkdir()
+    os.umask(mask)
+    try:
+        write_tree(out, FILES)
+    finally:
+        os.umask(0o022)
+    for rel in ("all.atom", "all.atom.gz", "tags/putin.html", "tags/putin.html.gz", "data.bin"):
+        assert oct((out / rel).stat().st_mode & 0o7777) == oct(0o644), rel
+    # an fchmod only where the umask strips bits of 0644
+    assert chmods == ([] if not mask & 0o644 else [0o644] * 5)
+
+
+def test_unchanged_files_are_compared_only_outside_fresh_directories(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    looked: list[str] = []
+    real = os.lstat
+
+    def lstat(path: str) -> os.stat_result:
+        if path.endswith(".bin"):  # not os.path.realpath's
+            looked.append(os.path.relpath(path, tmp_path))
+        return real(path)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "same.bin").write_bytes(b"same")
+    files = [("old/same.bin", b"same"), ("old/new.bin", b"new"), ("made/deep/b.bin", b"b"), ("made/a.bin", b"a")]
+    report = write_tree(tmp_path, files, workers=1)  # one thread: which call makes "made" is known
+    assert report.written == ("old/new.bin", "made/deep/b.bin", "made/a.bin") and report.unchanged == 1
+    assert sorted(looked) == ["old/new.bin", "old/same.bin"]  # "made" and "made/deep" are new: nothing to compare
+    looked.clear()
+    report = write_tree(tmp_path, files)  # they exist now: every file is compared
+    assert report.written == () and report.unchanged == 4
+    assert sorted(looked) == sorted(rel for rel, _ in files)
+
+
+def test_fresh_output_dir_writes_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "a" / "b" / "out"
+    real = os.lstat
+
+    def lstat(path: str) -> os.stat_result:
+        assert not path.endswith(("atom", "html", "gz", "bin")), path  # nothing there to compare with
+        return real(path)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    report = write_tree(out, FILES)
+    monkeypatch.undo()
+    assert report.written == ("all.atom", "all.atom.gz", "tags/putin.html", "tags/putin.html.gz", "data.bin")
+    assert write_tree(out, FILES).unchanged == 5
+
+
+def test_a_directory_in_the_way_is_refused_in_a_fresh_directory(tmp_path: Path) -> None:
+    """The fresh-directory shortcut skips the lstat: a directory of the file's name is still refused."""
+    with pytest.raises(OutputError, match="not a regular file"):
+        write_tree(tmp_path / "out", [("tags/a/b.html", b"x"), ("tags/a", b"y")], workers=1)
+    assert _all_files(tmp_path) == {"out/tags/a/b.html", "out/tags/a/b.html.gz"}
+    with pytest.raises(OutputError, match="not a regular file"):
+        write_tree(tmp_path / "out", [("tags/a", b"y")])  # an old directory: the lstat sees it
+
+
+@pytest.mark.parametrize("rel", ["x.atom", "tags/x.rss", "..atom", ".atom", "tags/.html", "x.atom.", "x.html.gz",
+                                 "a.json/b", "x.ATOM", "x..xml", "x.opml", "a/b.c/x.json", "README"])
+def test_has_twin_is_the_path_suffix(rel: str) -> None:
+    assert has_twin(rel) == (PurePosixPath(rel).suffix in TEXT_SUFFIXES)
