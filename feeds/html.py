@@ -4,10 +4,10 @@ Jinja2 with autoescape on; templates only lay out what these functions hand
 them. Links between pages are relative (the tree works from any host or a
 disk), feed links absolute (readers copy them).
 
-Tag and article pages (thousands a build) are string-built here to the byte
-what their templates give (``render_*_jinja``, which the tests compare
-against, so the templates stay the reference); the index is rendered once a
-build and stays a template.
+Every page is string-built here to the byte what its template gives
+(``render_*_jinja``, which the tests compare against, so the templates stay the
+reference): tag and article pages are thousands a build, and the index of a
+large site (every tag, every source) took Jinja several times as long.
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def render_tag_page_jinja(channel: Channel, articles: Sequence[Article]) -> byte
                    site_title=channel.site_title, feeds=feed_links(channel), articles=articles)
 
 
-def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[Article],
-                 sources: Sequence[SourceStatus] = ()) -> bytes:
+def render_index_jinja(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[Article],
+                       sources: Sequence[SourceStatus] = ()) -> bytes:
     """The home page: every tag with its feeds, then the newest articles."""
     here = channel.urls.index_path()
     return _render("index.html", channel=channel, urls=channel.urls, here=here, title=channel.title,
@@ -210,8 +210,12 @@ _ITEMS_END = ("</ul>\n\n" + _LIST_END + _FOOT).encode("utf-8")
 
 def tag_page_row(urls: Urls, here: str, article: Article, facts: EntryFacts) -> str:
     """One ``<li>`` of a page's article list (_macros.html ``article_list``); it depends on ``here``'s folder."""
+    return _article_row(urls, here, article, facts.published)
+
+
+def _article_row(urls: Urls, here: str, article: Article, published: datetime) -> str:
     row = ['<li>\n<article>\n<h3><a href="', _e(urls.href(here, urls.article_path(article))), '">',
-           _e(article.title), "</a></h3>\n", _time(facts.published), "\n"]
+           _e(article.title), "</a></h3>\n", _time(published), "\n"]
     if summary := entry_summary(article):
         row += ["<p>", _e(summary), "</p>\n"]
     row.append("</article>\n</li>\n")
@@ -243,3 +247,61 @@ def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:
         main += ['<nav aria-label="Tags"><p>Tags:\n', links, "</p></nav>\n"]
     main.append("</article>\n")
     return _frame(f"{article.title} — {site_title}", (), urls, here, site_title, main)
+
+
+# index.html's fixed text (its template, with _macros.html's feed_list and latest_articles)
+_INDEX_FEEDS = ", as Atom, RSS and JSON feeds, one per tag.</p>\n"
+_TAG_END = '" type="application/atom+xml">Atom</a>\n<a href="'
+_SOURCES_TOP = ('<section id="sources">\n<h2>Sources</h2>\n<p>Incidents (a source failing, a tag page giving far '
+                'fewer articles) are also a feed:\n<a href="')
+_SOURCES_LIST = '" type="application/atom+xml">source status (Atom)</a>.</p>\n<ul class="items">\n'
+
+
+def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[Article],
+                 sources: Sequence[SourceStatus] = ()) -> bytes:
+    """The home page: every tag with its feeds, then the newest articles, then the sources.
+
+    index.html, string-built: the same bytes as ``render_index_jinja``.
+    """
+    urls = channel.urls
+    here = urls.index_path()
+    feeds = feed_links(channel)
+    out = [_frame_top(channel.title, feeds, urls, here, channel.site_title),
+           "<h1>", _e(channel.title), "</h1>\n<p>", _e(channel.subtitle), _INDEX_FEEDS, '<p class="feeds">Subscribe:\n']
+    out.extend(f'<a href="{_e(f.href)}" type="{_e(f.media_type)}">{_e(f.name)}</a>\n' for f in feeds)
+    out.append("</p>\n\n<section>\n<h2>Tags</h2>\n")
+    if tags:
+        out.append('<ul class="items">\n')
+        href, url, tag_path = urls.href, urls.url, urls.tag_path
+        for entry in tags:
+            slug = entry.tag.slug
+            out += ['<li><a href="', _e(href(here, tag_path(slug, "html"))), '">', _e(entry.tag.name),
+                    '</a>\n<span class="meta">(', _e(str(entry.count)), ')</span>\n<span class="feeds">\n<a href="',
+                    _e(url(tag_path(slug, "atom"))), _TAG_END,
+                    _e(url(tag_path(slug, "rss"))), '" type="application/rss+xml">RSS</a>\n<a href="',
+                    _e(url(tag_path(slug, "json"))), '" type="application/feed+json">JSON Feed</a>\n</span></li>\n']
+        out.append("</ul>\n")
+    else:
+        out.append("<p>No tags yet.</p>\n")
+    out.append("</section>\n<section>\n<h2>Latest articles</h2>\n")
+    if articles:
+        out.append('<ul class="items">\n')
+        out.extend(_article_row(urls, here, a, entry_dates(a)[0]) for a in articles)
+        out.append("</ul>\n\n")
+    else:
+        out.append("<p>No articles yet.</p>\n")
+    out.append(_LIST_END)
+    if sources:
+        out += [_SOURCES_TOP, _e(urls.url(urls.status_path())), _SOURCES_LIST]
+        for source in sources:
+            out += ["<li><code>", _e(source.name), '</code> <span class="meta">', _e(source.state_name), "</span>\n"]
+            if source.last_error:
+                out += ['<br><span class="meta">', _e(source.last_error), "</span>\n"]
+            if source.next_try:  # as the template's filters show it: not turned to UTC, and not _time's cache,
+                moment = source.next_try  # which takes equal moments in two zones for one
+                out += ['<br><span class="meta">next try <time datetime="', _e(moment.isoformat()), '">',
+                        _e(human_date(moment)), "</time></span>\n"]
+            out.append("</li>\n")
+        out.append("</ul>\n</section>\n")
+    out.append(_FOOT)
+    return "".join(out).encode("utf-8")

@@ -1,7 +1,8 @@
 """The string-built renderers give the very bytes of their oracles: feedgen for
-Atom and RSS, json.dumps for JSON Feed, the Jinja2 templates for tag and
-article pages, on the fixtures, the seeds, the upstream samples (XSS vectors
-included), archives, hubs, empty feeds and random articles with nasty text."""
+Atom and RSS, json.dumps for JSON Feed, the Jinja2 templates for tag, article
+and index pages, on the fixtures, the seeds, the upstream samples (XSS vectors
+included), archives, hubs, empty feeds, every state of the index's sources and
+random articles and sources with nasty text."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ from feeds.archive import TagArchive, render_archived_atom
 from feeds.atom import render_atom, render_atom_feedgen
 from feeds.channel import _NOT_XML, Channel, has_non_xml, sort_articles, xml_clean, xml_text
 from feeds.html import (
-    human_date, render_article_page, render_article_page_jinja, render_tag_page, render_tag_page_jinja,
+    TagEntry, human_date, render_article_page, render_article_page_jinja, render_index, render_index_jinja,
+    render_tag_page, render_tag_page_jinja,
 )
 from feeds.jsonfeed import feed_dict, render_json
 from feeds.rss import render_rss, render_rss_feedgen
+from feeds.status import STATE_NAMES, SourceStatus
 from feeds.urls import Urls
 from sources.feed import parse_feed
 from sources.model import Article, Tag, make_tag, uuid_urn
@@ -54,7 +57,26 @@ def _channels(urls: Urls) -> list[Channel]:
     ]
 
 
-def assert_same_as_oracles(articles: Sequence[Article], channels: Sequence[Channel]) -> None:
+# The index's "Sources" section: every state, with and without an error and a next try
+# (in UTC and not, a year the fast human_date leaves to strftime), and nasty text.
+SOURCES = (
+    SourceStatus("seeds/001_putin.txt", "ok"),
+    SourceStatus("https://feeds.example.com/a?x=1&y=<2>", "error", "HTTP 500: <b>\"boom\"</b> & 'more'",
+                 datetime(2024, 3, 1, 9, 30, tzinfo=timezone.utc)),
+    SourceStatus("https://feeds.example.com/b", "backoff", "timed out", T0.astimezone(timezone(timedelta(hours=-8)))),
+    SourceStatus("https://feeds.example.com/c", "gone", "HTTP 410 Gone"),
+    SourceStatus("seeds/Ünïcødé ✓ 𝄞.txt", "warning", "gave 2 articles, usually 40 — «check» it"),
+    SourceStatus("https://feeds.example.com/d", "error", "", datetime(999, 12, 31, 23, 59, tzinfo=timezone.utc)),
+    SourceStatus("x & <y>", "unknown-state", None, datetime(2024, 3, 1, 9, 30)),  # no zone: as the filters show it
+)
+
+
+def _tag_entries(articles: Sequence[Article]) -> list[TagEntry]:
+    return [TagEntry(group.tag, len(group.articles)) for group in feeds.site.group_by_tag(articles)]
+
+
+def assert_same_as_oracles(articles: Sequence[Article], channels: Sequence[Channel],
+                           sources: Sequence[SourceStatus] = SOURCES) -> None:
     """Every string-built renderer against its oracle, on every channel, the full list and none."""
     for channel in channels:
         for chosen in (articles, ()):
@@ -63,6 +85,10 @@ def assert_same_as_oracles(articles: Sequence[Article], channels: Sequence[Chann
             assert render_json(channel, chosen) == _json_oracle(channel, chosen)
             if channel.tag:
                 assert render_tag_page(channel, chosen) == render_tag_page_jinja(channel, chosen)
+            for tags in (_tag_entries(chosen), ()):
+                for shown in (sources, ()):
+                    assert (render_index(channel, tags, chosen, shown)
+                            == render_index_jinja(channel, tags, chosen, shown))
     for article in articles:
         for channel in channels[:1]:
             assert (render_article_page(channel.site_title, channel.urls, article)
@@ -139,6 +165,7 @@ def _oracle_site(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(feeds.site, "render_tag_page", lambda channel, articles, rows=None:
                         render_tag_page_jinja(channel, articles))
     monkeypatch.setattr(feeds.site, "render_article_page", render_article_page_jinja)
+    monkeypatch.setattr(feeds.site, "render_index", render_index_jinja)
 
 
 def test_whole_tree_with_shared_entries(sample_articles: list[Article], urls: Urls,
@@ -147,10 +174,12 @@ def test_whole_tree_with_shared_entries(sample_articles: list[Article], urls: Ur
     more = [dataclasses.replace(a, id=uuid_urn(f"{a.id}-{n}"), title=f"{a.title} {n}", published=a.published - timedelta(days=n))
             for n in range(1, 4) for a in sample_articles]  # type: ignore[operator]
     articles = [*sample_articles, *more]
-    ours = list(feeds.site.render_site("tag & <feed>", urls, articles, 7))
-    with monkeypatch.context() as patch:
-        _oracle_site(patch)
-        assert ours == list(feeds.site.render_site("tag & <feed>", urls, articles, 7))
+    for sources in (SOURCES, ()):
+        ours = list(feeds.site.render_site("tag & <feed>", urls, articles, 7, sources=sources))
+        assert "index.html" in dict(ours)
+        with monkeypatch.context() as patch:
+            _oracle_site(patch)
+            assert ours == list(feeds.site.render_site("tag & <feed>", urls, articles, 7, sources=sources))
 
 
 # -- random articles with nasty text
@@ -178,11 +207,46 @@ def _articles(draw: st.DrawFn) -> Article:
     )
 
 
+_SOURCE = st.builds(SourceStatus, name=_NASTY, state=st.sampled_from([*STATE_NAMES, "other & <x>"]),
+                    last_error=st.none() | _NASTY, next_try=st.none() | _DATE)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_articles(), max_size=4))
-def test_random_articles(articles: list[Article]) -> None:
+@given(st.lists(_articles(), max_size=4), st.lists(_SOURCE, max_size=4))
+def test_random_articles(articles: list[Article], sources: list[SourceStatus]) -> None:
     cleaned = [dataclasses.replace(xml_clean(a), id=xml_text(a.id) or "x") for a in articles]  # ids are never dirty
-    assert_same_as_oracles(cleaned, _channels(Urls(BASE)))
+    assert_same_as_oracles(cleaned, _channels(Urls(BASE)), sources)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.builds(TagEntry, st.builds(Tag, slug=_SLUG, name=_NASTY), st.integers(0, 10**6)), max_size=5),
+       st.lists(_articles(), max_size=3), st.lists(_SOURCE, max_size=3))
+def test_random_index(tags: list[TagEntry], articles: list[Article], sources: list[SourceStatus]) -> None:
+    """The index on its own: any tag list and counts (not only what the articles give), any sources."""
+    cleaned = sort_articles([dataclasses.replace(xml_clean(a), id=xml_text(a.id) or "x") for a in articles])
+    for channel in _channels(Urls(BASE)):
+        assert render_index(channel, tags, cleaned, sources) == render_index_jinja(channel, tags, cleaned, sources)
+
+
+def test_index_cases(sample_articles: list[Article], urls: Urls) -> None:
+    """Each branch of index.html on its own: no tags, no articles, no sources, and every source line."""
+    channel = Channel(urls=urls, site_title='A & <B> "site" \'q\' Ünï ✓', hub="https://hub.example/?x=1&y")
+    tags = [TagEntry(Tag(slug="putin", name="Putin"), 3), TagEntry(Tag(slug="x-y", name="X & <Y> \"q\" 'é'"), 0)]
+    empty = render_index(channel, [], [], [])
+    assert empty == render_index_jinja(channel, [], [], [])
+    assert b"<p>No tags yet.</p>" in empty and b"<p>No articles yet.</p>" in empty and b"Sources" not in empty
+    for source in SOURCES:
+        for shown_tags, shown_articles in ((tags, sample_articles), ([], [])):
+            assert (render_index(channel, shown_tags, shown_articles, [source])
+                    == render_index_jinja(channel, shown_tags, shown_articles, [source]))
+    page = render_index(channel, tags, sample_articles, SOURCES)
+    assert page == render_index_jinja(channel, tags, sample_articles, SOURCES)
+    assert page.count(b"next try <time") == 4 and page.count(b'<br><span class="meta">') == 8  # 4 errors, 4 next tries
+    assert b"X &amp; &lt;Y&gt; &#34;q&#34; &#39;\xc3\xa9&#39;" in page and b"hub.example" not in page
+    with pytest.raises(RenderError):  # a slug no URL can hold fails the same way in both
+        render_index(channel, [TagEntry(Tag(slug="Bad Slug", name="x"), 1)], [], [])
+    with pytest.raises(RenderError):
+        render_index_jinja(channel, [TagEntry(Tag(slug="Bad Slug", name="x"), 1)], [], [])
 
 
 @settings(max_examples=100, deadline=None)
