@@ -71,6 +71,7 @@ class OutputIndex:
             signature = self.state(files)
             if signature is not None:
                 rows.append((key, fingerprint, signature))
+        rows.sort()  # in key order (path): B-tree appends (see store._first)
         with self.store.db:
             self.store.db.executemany("INSERT OR REPLACE INTO output_groups VALUES (?, ?, ?)", rows)
         self._pending.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import gc
 import glob
 import itertools
 import json
@@ -302,6 +303,18 @@ def build_lock(state_dir: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _long_lived() -> Iterator[None]:
+    """A build's ``gc.freeze()``s last until it ends. The articles read and loaded live through
+    the whole build, yet each full collection of the cyclic garbage collector scanned them all
+    again: 16 of them cost 5 s of a 10,000-tag cold build. Frozen objects are still freed by
+    reference counting; only cycles among them wait for ``unfreeze``, which comes here."""
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
 def locked_store(site: SiteConfig) -> Iterator[Store]:
     """The store, holding the build lock: a PostgreSQL advisory lock when the store is
     shared by workers (``tagfeed.locks``), else the file lock in ``state_dir``."""
@@ -328,7 +341,7 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     say = progress or (lambda stage, done, total: None)
     ingest = _Ingest()
-    with locked_store(config.site) as store:
+    with locked_store(config.site) as store, _long_lived():
         clean_key = f"output_clean {config.site.output_dir}"
         if store.get_meta(clean_key) != "yes":  # the last build here was killed while writing: drop its temp files
             sweep_temp_files(config.site.output_dir)
@@ -349,6 +362,7 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         if not settled.same_order(store, ingest.order):  # merging depends on source order: read all
             ingest.read = [q.parse() if isinstance(q, _Quiet) else q for q in ingest.read]
         ingest.gather()
+        gc.freeze()  # what was read lives through the build (see _long_lived)
         if shared and poll_feeds:
             _poll_shared(config, cast(PgStore, store), ingest, fetch_all)
         with _settling(store):  # workers settle polled articles meanwhile
@@ -358,6 +372,7 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         aggregator.save_states()  # only now: the articles of every poll are stored
         digests: dict[str, bytes] = {}  # each article's fingerprint, from its stored row
         articles = list(store.articles(digests))
+        gc.freeze()
         say("reading", len(config.sources), len(config.sources))
         urls = Urls(config.site.base_url)
         archives = plan_archives(store, articles, config.site.max_items, config.site.archive_page_size)

@@ -105,6 +105,8 @@ class Sightings:
             if tags_text is None:
                 tags_text = texts[tags] = _tags_json(tags)
             rows.append((seen.article_id, seen.source, tags_text, int(seen.truncated), seen.chars, first, when))
+        rows.sort(key=_pair)  # in primary-key order (see store._first)
+        seen_again.sort(key=_pair_of_update)
         with store.db:
             store.db.executemany("INSERT OR REPLACE INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             store.db.executemany("UPDATE provenance SET last_seen = ? WHERE article_id = ? AND source = ?",
@@ -129,6 +131,14 @@ def seen_again(store: Store, now: datetime, ids_by_source: dict[str, tuple[str, 
             if updated < len(wanted):
                 short.append(source)
     return short
+
+
+def _pair(row: tuple[Any, ...]) -> tuple[Any, Any]:
+    return row[0], row[1]
+
+
+def _pair_of_update(row: tuple[Any, ...]) -> tuple[Any, Any]:
+    return row[1], row[2]
 
 
 def ensure_table(store: Store) -> None:

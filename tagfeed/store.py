@@ -116,6 +116,14 @@ def article_from_json(text: str, tags: dict[tuple[str, str], Tag] | None = None)
     return Article(**data)
 
 
+def _first(row: tuple[Any, ...]) -> Any:
+    """A row's primary key, to sort a batch by before inserting it. Rows in random key order
+    (ids are hashes) each land on a random page of the table's B-tree; once the table outgrows
+    SQLite's page cache (2 MiB by default) every row costs a page read and a write-back, which
+    made a 10,000-tag cold build's inserts grow faster than the site. In key order they append."""
+    return row[0]
+
+
 def rows_by_key(db: Any, table: str, key: str, columns: str, keys: Iterable[str]) -> list[tuple[Any, ...]]:
     """``columns`` of the rows of ``table`` whose ``key`` is one of ``keys``: in IN (...) chunks, or
     in one scan when the keys are most of the table (a rebuild of a site whose pages did not change),
@@ -205,6 +213,7 @@ class Store:
             (a.id, article_to_json(a), content_hash(a), _iso(a.published), _iso(a.updated))
             for a in articles
         ]
+        rows.sort(key=_first)  # in key order: B-tree appends, not a random page per row (see _first)
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?)", rows)
 
