@@ -131,13 +131,25 @@ def _entry_id(raw: _Raw, link: str | None) -> str:
 
 
 def _entry_link(raw: _Raw) -> str | None:
-    """An absolute http(s) link; an id that is itself an http(s) URL stands in for a missing one."""
+    """An absolute http(s) link; an id that is itself an http(s) URL stands in for a missing one.
+
+    A link that is no URL at all (a port that is not a number, a broken IPv6 host) is
+    dropped: the entry keeps its text, without a link, instead of failing its feed.
+    """
     candidates = (urljoin(raw.base, raw.link.strip()) if raw.link else None, raw.id)
     for candidate in candidates:
-        parts = urlsplit(candidate.strip() if candidate else "")
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return parts.geturl()
+        if candidate and (link := _http_url(candidate.strip())):
+            return link
     return None
+
+
+def _http_url(value: str) -> str | None:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+    except ValueError:
+        return None
+    return parts.geturl() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _entry_title(raw: _Raw, content: str, link: str | None) -> str:
@@ -167,8 +179,13 @@ def _entry_content(raw: _Raw, link: str | None) -> str:
     link (where upstream pages put them), else the feed.
     """
     body = raw.content or raw.summary or ""
+    if not body.strip():
+        return ""
     base = raw.content_base or link or raw.base
-    return sanitize_html(body, base_url=base) if body.strip() else ""
+    try:
+        return sanitize_html(body, base_url=base)
+    except ValueError:  # nh3 refuses a base it cannot parse: keep the text, leave relative URLs to be dropped
+        return sanitize_html(body)
 
 
 def _entry_summary(raw: _Raw, content: str) -> str:

@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from sources.schedule import polite_interval
-from tagfeed.errors import FetchError
+from tagfeed.errors import TIMEOUT, FetchError
 
 MAX_BYTES = 10 * 1024 * 1024
 CONNECT_TIMEOUT = 10.0
@@ -184,7 +184,7 @@ def _read_capped(response: httpx.Response, url: str, max_bytes: int, deadline: f
         if size > max_bytes or (decoder and decoder.unconsumed_tail):
             raise FetchError(url, f"response is over the {max_bytes}-byte cap; stopped reading")
         if clock() > deadline:
-            raise FetchError(url, "timed out reading the response (total deadline)")
+            raise FetchError(url, "timed out reading the response (total deadline)", kind=TIMEOUT)
         parts.append(chunk)
     return b"".join(parts)
 
@@ -268,7 +268,7 @@ def _one_hop(client: httpx.Client, url: str, timeout: httpx.Timeout, max_bytes: 
         finally:
             response.close()  # unread bodies (errors, redirects, over the cap) are dropped
     except httpx.TimeoutException as exc:
-        raise FetchError(url, f"timed out ({type(exc).__name__})") from None
-    except httpx.HTTPError as exc:
+        raise FetchError(url, f"timed out ({type(exc).__name__})", kind=TIMEOUT) from None
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a URL or host httpx cannot send to
         raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
     return FetchResult(url=url, status=response.status_code, outcome=outcome, headers=headers, body=body)

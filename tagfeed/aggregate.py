@@ -23,7 +23,8 @@ from sources.model import Article
 from sources.schedule import feed_ttl
 from tagfeed import __version__
 from tagfeed.config import FeedSource
-from tagfeed.errors import FeedError, FetchError
+from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, RETRY_AFTER, Failure, FetchError, SourceError,
+                            StoreError, unexpected)
 from tagfeed.store import SourceState, Store
 
 log = logging.getLogger("tagfeed.aggregate")
@@ -31,11 +32,16 @@ log = logging.getLogger("tagfeed.aggregate")
 
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """What one source gave this build: articles, or an error message naming its URL."""
+    """What one source gave this build: articles, or its failure."""
 
     articles: tuple[Article, ...] = ()
-    error: str | None = None
+    failure: Failure | None = None
     polled: bool = False
+
+    @property
+    def error(self) -> str | None:
+        """The failure's message, naming the URL: the line for stderr and the report."""
+        return self.failure.message if self.failure else None
 
 
 def user_agent(base_url: str) -> str:
@@ -59,9 +65,9 @@ def is_due(state: SourceState | None, now: datetime, *, fetch_all: bool = False)
 
 
 def next_state(old: SourceState, outcome: Outcome, now: datetime, rng: random.Random, *, every: int,
-               result: FetchResult | None = None, error: str | None = None,
+               result: FetchResult | None = None, failure: Failure | None = None,
                count: int | None = None) -> SourceState:
-    """The source's state after one poll. ``error`` is set for every failure, HTTP or not.
+    """The source's state after one poll. ``failure`` is set for every failure, HTTP or not.
 
     Validators are taken from every answer, a 304 included; the RSS ``<ttl>``
     of a body is kept so a later 304 is scheduled by it too.
@@ -70,20 +76,20 @@ def next_state(old: SourceState, outcome: Outcome, now: datetime, rng: random.Ra
     ttl = feed_ttl(result.body) if result is not None and result.body else old.ttl
     when = next_fetch(old, outcome, now, rng, every=every, retry_after=retry,
                       headers=result.headers if result else None, ttl=ttl)
-    state = dataclasses.replace(old, last_attempt=now, next_fetch=when, retry_after=None)
+    state = dataclasses.replace(old, last_attempt=now, next_fetch=when)
     if result is not None and result.permanent_url:
         state = dataclasses.replace(state, url=result.permanent_url)
-    if error is None:
-        return dataclasses.replace(
-            state, state="ok", last_error=None, last_ok=now, error_count=0, ttl=ttl,
+    if failure is None:
+        return state.failed(
+            None, state="ok", last_ok=now, error_count=0, ttl=ttl,
             article_count=old.article_count if count is None else count,
             etag=(result.etag if result else None) or state.etag,
             last_modified=(result.last_modified if result else None) or state.last_modified)
     kind = {Outcome.GONE: "gone", Outcome.RETRY_AFTER: "backoff"}.get(outcome, "error")
-    return dataclasses.replace(
-        state, state=kind, last_error=error, error_count=old.error_count + 1,
-        retry_after=when if outcome is Outcome.RETRY_AFTER else None,
-        etag=None, last_modified=None)  # the next poll fetches in full, not a 304 over a bad body
+    if outcome is Outcome.RETRY_AFTER:
+        failure = dataclasses.replace(failure, retry_after=when)
+    return state.failed(failure, state=kind, error_count=old.error_count + 1,
+                        etag=None, last_modified=None)  # the next poll fetches in full, not a 304 over a bad body
 
 
 class Aggregator:
@@ -104,9 +110,17 @@ class Aggregator:
         # the build calls once the poll's articles are stored: a build killed in between must not
         # leave an ETag whose 304 would hide articles that were never stored
         self.deferred: list[SourceState] | None = [] if defer_states else None
+        self._last: FetchResult | None = None  # the answer of the poll under way, for its failure's state
 
     def poll(self, source: FeedSource) -> Poll:
-        """Fetch ``source`` if it is due, parse it, store its new state; never raises a SourceError."""
+        """Fetch ``source`` if it is due, parse it, store its new state; never raises for the source.
+
+        Whatever fetching, decoding, parsing or sanitizing this one source raises
+        becomes its recorded failure (``tagfeed.errors.unexpected`` tells a library
+        refusing bad input from a bug of ours, whose traceback is logged), so one
+        broken or hostile feed never stops the others. Only a store failure, which
+        is no source's fault, goes up.
+        """
         stored = self.store.get_source(source.url)
         old = stored or SourceState(name=source.url, kind="feed", url=source.url)
         if not is_due(stored, self.now, fetch_all=self.fetch_all):
@@ -115,32 +129,41 @@ class Aggregator:
         rng = random.Random(f"{source.url} {self.now.isoformat()}")  # reproducible, yet per source
         url = old.url or source.url
         try:
-            result = fetch(url, user_agent=self.user_agent, etag=old.etag, last_modified=old.last_modified,
-                           max_bytes=source.max_bytes, connect_timeout=self.timeouts[0],
-                           total_timeout=self.timeouts[1],
-                           gate=lambda hop: self.gate.turn(hop, self.host_gap))
-        except FetchError as exc:
-            return self._failed(old, Outcome.ERROR, rng, source, str(exc))
+            return self._poll(source, old, url, rng)
+        except SourceError as exc:
+            return self._failed(old, Outcome.ERROR, rng, source, exc.failure(), self._last)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any library's refusal is this source's failure
+            failure = unexpected(url, exc)
+            if failure.kind == INTERNAL:
+                log.error("%s", failure.message, exc_info=exc)
+            return self._failed(old, Outcome.ERROR, rng, source, failure, self._last)
+
+    def _poll(self, source: FeedSource, old: SourceState, url: str, rng: random.Random) -> Poll:
+        self._last = None
+        result = fetch(url, user_agent=self.user_agent, etag=old.etag, last_modified=old.last_modified,
+                       max_bytes=source.max_bytes, connect_timeout=self.timeouts[0],
+                       total_timeout=self.timeouts[1],
+                       gate=lambda hop: self.gate.turn(hop, self.host_gap))
+        self._last = result
         if result.permanent_url:
             log.warning("%s moved permanently to %s; polling the new URL from now on", url, result.permanent_url)
         if result.outcome is Outcome.NOT_MODIFIED:
             self._save(next_state(old, result.outcome, self.now, rng, every=source.every, result=result))
             return Poll(polled=True)
         if result.outcome is not Outcome.OK:
-            error = str(FetchError(result.url, _http_reason(result)))
-            return self._failed(old, result.outcome, rng, source, error, result)
-        try:
-            articles = parse_feed(result.body, url=result.url, headers=result.headers, tags=source.tags)
-        except FeedError as exc:
-            return self._failed(old, Outcome.ERROR, rng, source, str(exc), result)
+            return self._failed(old, result.outcome, rng, source, http_failure(result), result)
+        articles = parse_feed(result.body, url=result.url, headers=result.headers, tags=source.tags)
+        canonical = tuple(self.canonical(articles))
         self._save(next_state(old, Outcome.OK, self.now, rng, every=source.every, result=result,
                               count=len(articles)))
-        return Poll(articles=tuple(self.canonical(articles)), polled=True)
+        return Poll(articles=canonical, polled=True)
 
     def _failed(self, old: SourceState, outcome: Outcome, rng: random.Random, source: FeedSource,
-                error: str, result: FetchResult | None = None) -> Poll:
-        self._save(next_state(old, outcome, self.now, rng, every=source.every, result=result, error=error))
-        return Poll(error=error, polled=True)
+                failure: Failure, result: FetchResult | None = None) -> Poll:
+        self._save(next_state(old, outcome, self.now, rng, every=source.every, result=result, failure=failure))
+        return Poll(failure=failure, polled=True)
 
     def _save(self, state: SourceState) -> None:
         if self.deferred is not None:
@@ -171,9 +194,12 @@ class Aggregator:
         return out
 
 
-def _http_reason(result: FetchResult) -> str:
+def http_failure(result: FetchResult) -> Failure:
+    """The failure an HTTP error answer is: its kind and status kept, its message naming the URL."""
     if result.outcome is Outcome.GONE:
-        return "HTTP 410 Gone: no longer polled; its articles stay published"
+        return Failure(kind=GONE, status=result.status, message=str(FetchError(
+            result.url, "HTTP 410 Gone: no longer polled; its articles stay published")))
     if result.outcome is Outcome.RETRY_AFTER:
-        return f"HTTP {result.status}, Retry-After: {result.headers.get('retry-after', '(none; backing off)')}"
-    return f"HTTP {result.status}"
+        return Failure(kind=RETRY_AFTER, status=result.status, message=str(FetchError(
+            result.url, f"HTTP {result.status}, Retry-After: {result.headers.get('retry-after', '(none; backing off)')}")))
+    return Failure(kind=HTTP_STATUS, status=result.status, message=str(FetchError(result.url, f"HTTP {result.status}")))

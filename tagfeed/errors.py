@@ -15,9 +15,48 @@ message from its fields, so every message names the file, URL or key::
      ├── ExplainError(target, reason)  ``tagfeed explain`` knows no such article or source
      ├── RenderError(what, reason)   an article or tag cannot be rendered (a bug upstream)
      └── OutputError(path, reason)   a file of the output tree cannot be written there
+
+A source's failure is also kept as a value, ``Failure``: the error's kind, HTTP
+status and message, made once where the error is raised (``SourceError.failure``)
+or caught (``unexpected``), so incidents, /healthz and status.atom read fields
+and never parse a message back.
 """
 
 from __future__ import annotations
+
+import sysconfig
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+# What went wrong with a source, as ``Failure.kind`` names it.
+HTTP_STATUS: Final = "http-status"  # 4xx/5xx other than those below; ``status`` says which
+RETRY_AFTER: Final = "retry-after"  # 429/503: backing off as upstream asked
+GONE: Final = "gone"  # 410: no longer polled
+TIMEOUT: Final = "timeout"
+UNREACHABLE: Final = "unreachable"  # no answer: DNS, refused connection, TLS, redirect trouble
+UNREADABLE: Final = "unreadable"  # an answer or a file that is not a source we can read
+LOW_YIELD: Final = "low-yield"  # read fine, but far fewer articles than before (a warning)
+INTERNAL: Final = "internal"  # a bug of tagfeed's own, met while reading this source
+_OURS: Final = tuple(str(Path(__file__).resolve().parent.parent / name) for name in ("tagfeed", "sources", "feeds"))
+_LIBRARIES: Final = tuple(sorted({str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                                  if (p := sysconfig.get_paths().get(key))}))
+# exception types that mean "the code is wrong", not "the input is bad"
+_PROGRAMMING: Final = (TypeError, AttributeError, NameError, KeyError, IndexError, AssertionError,
+                       RecursionError, NotImplementedError)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One source's failure as a value: what kind, the HTTP status and Retry-After when
+    there were any, and the message (naming the file or URL) shown to people."""
+
+    kind: str
+    message: str
+    status: int | None = None
+    retry_after: datetime | None = None
 
 
 class TagfeedError(Exception):
@@ -41,10 +80,17 @@ class OpmlError(TagfeedError):
 class SourceError(TagfeedError):
     """A single source failed; the build goes on with the others."""
 
-    def __init__(self, where: str, reason: str) -> None:
+    kind = UNREADABLE
+
+    def __init__(self, where: str, reason: str, *, kind: str | None = None) -> None:
         self.where = where
         self.reason = reason
+        if kind is not None:
+            self.kind = kind
         super().__init__(f"{where}: {reason}")
+
+    def failure(self) -> Failure:
+        return Failure(kind=self.kind, message=str(self))
 
 
 class TagPageError(SourceError):
@@ -54,9 +100,11 @@ class TagPageError(SourceError):
 
 
 class FetchError(SourceError):
-    def __init__(self, url: str, reason: str) -> None:
+    kind = UNREACHABLE
+
+    def __init__(self, url: str, reason: str, *, kind: str | None = None) -> None:
         self.url = url
-        super().__init__(url, reason)
+        super().__init__(url, reason, kind=kind)
 
 
 class FeedError(SourceError):
@@ -90,3 +138,36 @@ class OutputError(TagfeedError):
         self.path = path
         self.reason = reason
         super().__init__(f"output: {path}: {reason}")
+
+
+def unexpected(where: str, exc: BaseException) -> Failure:
+    """The failure of a source that raised something other than a ``SourceError``.
+
+    A library refusing what a source handed it (nh3's URL parser, feedparser's
+    fallback parser, a codec) is that source being unreadable. A programming
+    error raised in tagfeed's own code is a bug (``INTERNAL``): callers log its
+    traceback, and the other sources still publish either way.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = bool(frames) and _is_ours(frames[-1].filename)
+    if ours and isinstance(exc, _PROGRAMMING):
+        return Failure(kind=INTERNAL, message=f"{where}: internal error ({type(exc).__name__}: {exc}); "
+                                              "a bug in tagfeed, please report it")
+    origin = "" if ours or not frames else f" in {_module_of(frames[-1].filename)}"
+    return Failure(kind=UNREADABLE, message=f"{where}: cannot be read ({type(exc).__name__}{origin}: {exc})")
+
+
+def _is_ours(filename: str) -> bool:
+    """Raised in tagfeed's own code: its packages wherever installed, or any file that is neither
+    the standard library nor an installed package (a checkout, a test)."""
+    path = str(Path(filename).resolve())
+    return path.startswith(_OURS) or not path.startswith(_LIBRARIES)
+
+
+def _module_of(filename: str) -> str:
+    """The top-level package a traceback frame's file belongs to, as people name it (feedparser, lxml)."""
+    parts = Path(filename).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return parts[parts.index(marker) + 1].removesuffix(".py")
+    return Path(filename).stem

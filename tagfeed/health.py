@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +20,7 @@ from feeds.status import Incident, SourceStatus, render_status
 from feeds.urls import Urls
 from sources.model import uuid_urn
 from tagfeed.config import Config
-from tagfeed.errors import TagfeedError
+from tagfeed.errors import GONE, HTTP_STATUS, LOW_YIELD, RETRY_AFTER, TIMEOUT, Failure, TagfeedError
 from tagfeed.pgstore import open_store
 from tagfeed.store import SourceState, Store
 
@@ -39,7 +38,6 @@ CREATE TABLE IF NOT EXISTS incidents (
     resolved TEXT
 );
 """
-_HTTP = re.compile(r"\bHTTP (\d{3})\b")
 
 
 def yield_warning(old: SourceState | None, name: str, count: int) -> str | None:
@@ -55,20 +53,20 @@ def yield_warning(old: SourceState | None, name: str, count: int) -> str | None:
 def record_low_yield(store: Store, name: str, now: datetime, warning: str) -> None:
     """The source worked, so it is not failing, but it keeps its old count as the baseline."""
     old = store.get_source(name) or SourceState(name=name, kind="tagpage")
-    store.put_source(dataclasses.replace(old, state=WARNING, last_error=warning, last_ok=now,
-                                         last_attempt=now, error_count=0))
+    store.put_source(old.failed(Failure(kind=LOW_YIELD, message=warning), state=WARNING, last_ok=now,
+                                last_attempt=now, error_count=0))
 
 
 def error_class(state: SourceState) -> str:
-    if state.state == WARNING:
-        return "low-yield"
-    if state.state in ("gone", "backoff"):
-        return {"gone": "gone", "backoff": "retry-after"}[state.state]
-    message = state.last_error or ""
-    if match := _HTTP.search(message):
-        return f"http-{match[1]}"
-    if "timed out" in message:
-        return "timeout"
+    """The incident class of a failing source, from its recorded failure (part of the incident's id,
+    so these names stay as they were when they were derived from messages)."""
+    failure = state.failure
+    if failure is None:
+        return "error"
+    if failure.kind == HTTP_STATUS and failure.status is not None:
+        return f"http-{failure.status}"
+    if failure.kind in (LOW_YIELD, GONE, RETRY_AFTER, TIMEOUT):
+        return failure.kind
     return "unreadable" if state.kind == "tagpage" else "error"
 
 

@@ -68,6 +68,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """,
     # politeness per upstream host across workers (tagfeed/hostturns.py): when the last request ended
     "CREATE TABLE host_turns (host TEXT PRIMARY KEY, last_end TIMESTAMPTZ NOT NULL);",
+    # SourceState.failure: its kind and HTTP status beside the message (tagfeed.errors.Failure)
+    "ALTER TABLE sources ADD COLUMN error_kind TEXT; ALTER TABLE sources ADD COLUMN error_status INTEGER;",
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

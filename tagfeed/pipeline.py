@@ -29,7 +29,7 @@ from sources.tagpage import parse_tagpage_bytes, read_dump
 from tagfeed.aggregate import Aggregator, user_agent
 from tagfeed.archive import plan_archives
 from tagfeed.config import Config, FeedSource, SiteConfig, TagPageSource
-from tagfeed.errors import StoreError, TagPageError
+from tagfeed.errors import INTERNAL, Failure, SourceError, StoreError, TagPageError, unexpected
 from tagfeed.health import record_low_yield, site_health, yield_warning
 from tagfeed.locks import BUILD_LOCK, advisory_lock, settling
 from tagfeed.outputs import OutputIndex
@@ -155,8 +155,8 @@ def _ingest_tagpages(source: TagPageSource, store: Store, ingest: _Ingest, now: 
     try:
         paths = expand_paths(source)
     except TagPageError as exc:
-        recorded.append(_record(states.get(str(exc.path)), str(exc.path), "tagpage", now, error=str(exc),
-                                ingest=ingest))
+        recorded.append(_record(states.get(str(exc.path)), str(exc.path), "tagpage", now,
+                                failure=_read_failure(str(exc.path), exc), ingest=ingest))
         paths = []
     for path in paths:
         name = str(path)
@@ -172,8 +172,11 @@ def _ingest_tagpages(source: TagPageSource, store: Store, ingest: _Ingest, now: 
                 ingest.read.append(found)
                 ingest.markers[name] = Marker(key, tuple(a.id for a in found))
                 count = len(found)
-        except TagPageError as exc:
-            recorded.append(_record(states.get(name), name, "tagpage", now, error=str(exc), ingest=ingest))
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one unreadable dump is that dump's failure only
+            recorded.append(_record(states.get(name), name, "tagpage", now, failure=_read_failure(name, exc),
+                                    ingest=ingest))
             continue
         ingest.order.append(name)
         ingest.names.add(name)
@@ -200,18 +203,23 @@ def _drop_parse_cache(state_dir: Path) -> None:
 
 
 def _record(old: SourceState | None, name: str, kind: str, now: datetime, *, ingest: _Ingest,
-            error: str | None = None, count: int = 0) -> SourceState:
+            failure: Failure | None = None, count: int = 0) -> SourceState:
     """The source's new state after this read (its old one, if any, given)."""
     ingest.names.add(name)
     old = old or SourceState(name=name, kind=kind)
-    if error:
-        log.error("%s", error)
-        ingest.errors.append(error)
-        return dataclasses.replace(old, state="error", last_error=error, last_attempt=now,
-                                   error_count=old.error_count + 1)
+    if failure:
+        ingest.errors.append(failure.message)
+        return old.failed(failure, state="error", last_attempt=now, error_count=old.error_count + 1)
     ingest.ok += 1
-    return dataclasses.replace(old, state="ok", last_error=None, last_ok=now, last_attempt=now,
-                               error_count=0, article_count=count)
+    return old.failed(None, state="ok", last_ok=now, last_attempt=now, error_count=0, article_count=count)
+
+
+def _read_failure(name: str, exc: Exception) -> Failure:
+    """What reading one dump raised, as its failure: a ``TagPageError`` as it is, anything
+    else through ``unexpected`` (a bug of ours is logged with its traceback); one line each."""
+    failure = exc.failure() if isinstance(exc, SourceError) else unexpected(name, exc)
+    log.error("%s", failure.message, exc_info=exc if failure.kind == INTERNAL else None)
+    return failure
 
 
 def settle(store: Store, found: dict[str, Article], now: datetime) -> int:

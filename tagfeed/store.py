@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sources.model import Article, Tag
-from tagfeed.errors import StoreError
+from tagfeed.errors import GONE, LOW_YIELD, RETRY_AFTER, UNREADABLE, Failure, StoreError
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -44,11 +44,13 @@ CREATE TABLE IF NOT EXISTS sources (
     etag TEXT,
     last_modified TEXT,
     retry_after TEXT,
-    ttl INTEGER
+    ttl INTEGER,
+    error_kind TEXT,
+    error_status INTEGER
 );
 """
 CHUNK = 500  # ids per IN (...) in one statement
-_ADDED_COLUMNS = {"sources": (("ttl", "INTEGER"),)}  # columns newer than a store file may be
+_ADDED_COLUMNS = {"sources": (("ttl", "INTEGER"), ("error_kind", "TEXT"), ("error_status", "INTEGER"))}  # columns newer than a store file may be
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,27 @@ class SourceState:
     last_modified: str | None = None
     retry_after: datetime | None = None
     ttl: int | None = None  # the feed's RSS <ttl> in minutes, kept for polls answered 304
+    error_kind: str | None = None  # with last_error, error_status and retry_after: ``failure``, stored flat
+    error_status: int | None = None
+
+    @property
+    def failure(self) -> Failure | None:
+        """The last failure as a value, None while the source is ok. A row stored before
+        kinds were recorded gets the kind its state implies."""
+        if self.last_error is None:
+            return None
+        kind = self.error_kind or _LEGACY_KINDS.get(self.state, UNREADABLE)
+        return Failure(kind=kind, message=self.last_error, status=self.error_status, retry_after=self.retry_after)
+
+    def failed(self, failure: Failure | None, **changes: Any) -> SourceState:
+        """This state with ``failure`` recorded (None: cleared), and ``changes``."""
+        return dataclasses.replace(
+            self, last_error=failure.message if failure else None, error_kind=failure.kind if failure else None,
+            error_status=failure.status if failure else None,
+            retry_after=failure.retry_after if failure else None, **changes)
+
+
+_LEGACY_KINDS = {"gone": GONE, "backoff": RETRY_AFTER, "warning": LOW_YIELD}
 
 
 _SOURCE_FIELDS = tuple(f.name for f in dataclasses.fields(SourceState))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import shutil
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -18,8 +19,10 @@ from sources.model import Article, make_tag
 from tagfeed import __version__
 from tagfeed.aggregate import Aggregator, Poll, is_due, next_state, user_agent
 from tagfeed.config import FeedSource, load_config
+from tagfeed.errors import INTERNAL, UNREADABLE, Failure
 from tagfeed.pipeline import build
 from tagfeed.store import SourceState, Store
+from conftest import ROOT, run_tagfeed
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 BASE = "http://127.0.0.1:8080/"
@@ -78,7 +81,8 @@ def test_next_state_after_failures_backs_off_then_recovers() -> None:
     rng = random.Random(3)
     state = SourceState(name="u", kind="feed", etag='"x"', article_count=4)
     for n in range(1, 5):
-        state = next_state(state, Outcome.ERROR, T0, rng, every=600, error=f"boom {n}")
+        state = next_state(state, Outcome.ERROR, T0, rng, every=600,
+                           failure=Failure(kind=UNREADABLE, message=f"boom {n}"))
         assert state.state == "error" and state.error_count == n and state.etag is None
         assert state.next_fetch is not None and state.next_fetch - T0 <= timedelta(seconds=600 * 2 ** (n - 1))
     state = next_state(state, Outcome.NOT_MODIFIED, T0, rng, every=600)
@@ -436,3 +440,77 @@ def test_a_build_that_dies_after_polling_keeps_no_etag_without_its_articles(proj
     assert report.errors == () and "Guid is not a link" in (project / "output/all.atom").read_text("utf-8")
     with Store.open(config.site.state_dir) as store:
         assert store.get_source(url).etag == VALIDATORS["ETag"]  # type: ignore[union-attr]
+
+
+# -- one broken feed never stops a build (issue 14) ---------------------------
+BROKEN = UPSTREAM / "broken"
+
+
+def _isolation_project(tmp_path: Path, httpserver: HTTPServer, names: list[str]) -> Path:
+    """The seeds, the good RSS sample, and each of ``names`` from tests/data/upstream/broken."""
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "seeds", root / "seeds")
+    httpserver.expect_request("/good.xml").respond_with_data(RSS, content_type="application/rss+xml")
+    feeds = ['[[sources]]\ntype = "feed"\nurl = "%s"\ntags = ["Upstream"]\n' % httpserver.url_for("/good.xml")]
+    for name in names:
+        httpserver.expect_request(f"/{name}").respond_with_data((BROKEN / name).read_bytes(),
+                                                                content_type="application/rss+xml")
+        feeds.append('[[sources]]\ntype = "feed"\nurl = "%s"\n' % httpserver.url_for(f"/{name}"))
+    (root / "tagfeed.toml").write_text(
+        '[site]\nbase_url = "https://feeds.example.org/"\n\n[[sources]]\ntype = "tagpage"\n'
+        'paths = ["seeds/*.txt"]\n\n' + "\n".join(feeds), encoding="utf-8")
+    return root
+
+
+def test_a_build_with_broken_feeds_publishes_every_good_source_and_names_each_broken_one(
+        tmp_path: Path, httpserver: HTTPServer) -> None:
+    unreadable = ["charref-beyond-unicode.xml", "encoding-non-ascii.xml"]
+    root = _isolation_project(tmp_path, httpserver, ["bad-port-link.xml", *unreadable])
+    strict = run_tagfeed("build", "--strict", cwd=root)
+    assert strict.returncode == 1 and "Traceback" not in strict.stderr
+    shutil.rmtree(root / ".tagfeed")
+    shutil.rmtree(root / "output")
+    done = run_tagfeed("build", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "cannot be read" in line]
+    assert len(errors) == 2 and all(any(httpserver.url_for(f"/{n}") in e for e in errors) for n in unreadable)
+    assert "sources: " in done.stdout and "2 failed" in done.stdout
+    everything = (root / "output/all.atom").read_text(encoding="utf-8")
+    assert "Port typo keeps its text" in everything  # the entry whose link nh3 refused, kept without it
+    for tag in ("putin", "upstream"):
+        assert (root / f"output/tags/{tag}.atom").is_file()
+
+
+def test_a_library_raising_on_one_feed_is_that_feeds_failure_with_backoff(
+        store: Store, httpserver: HTTPServer) -> None:
+    url = httpserver.url_for("/charref.xml")
+    httpserver.expect_request("/charref.xml").respond_with_data(
+        (BROKEN / "charref-beyond-unicode.xml").read_bytes(), content_type="application/rss+xml")
+    poll = _poll(store, FeedSource(url=url), T0)
+    assert poll.failure is not None and poll.failure.kind == UNREADABLE
+    assert poll.failure.message.startswith(f"{url}: cannot be read (ValueError in feedparser")
+    state = store.get_source(url)
+    assert state is not None and state.state == "error" and state.error_count == 1
+    assert state.next_fetch is not None and state.next_fetch > T0  # backs off as for an unparsable body
+    assert state.failure == poll.failure
+
+
+def test_a_bug_of_ours_is_logged_with_its_traceback_and_the_other_sources_still_publish(
+        store: Store, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import sources.feed
+
+    def broken(raw: object, configured: object) -> object:
+        raise TypeError("a programming error")
+
+    httpserver.expect_request("/a.xml").respond_with_data(RSS, content_type="application/rss+xml")
+    httpserver.expect_request("/b.xml").respond_with_data(ATOM, content_type="application/atom+xml")
+    monkeypatch.setattr(sources.feed, "_entry_tags", broken)
+    first = _poll(store, FeedSource(url=httpserver.url_for("/a.xml")), T0)
+    assert first.failure is not None and first.failure.kind == INTERNAL
+    assert "a bug in tagfeed" in first.failure.message
+    assert any(r.exc_info and r.exc_info[0] is TypeError for r in caplog.records)
+    monkeypatch.undo()
+    second = _poll(store, FeedSource(url=httpserver.url_for("/b.xml")), T0)
+    assert second.failure is None and second.articles

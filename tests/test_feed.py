@@ -204,3 +204,20 @@ def test_xss_vectors_in_json_feed_and_atom_titles_do_not_survive() -> None:
 
 def _has_event_handler(html: str) -> bool:
     return re.search(r"<[^>]*\son\w+\s*=", html, re.IGNORECASE) is not None
+
+
+def test_an_entry_link_with_a_port_typo_keeps_its_text_without_a_link() -> None:
+    """nh3 refuses such a link as a base URL; the entry must not take its feed down with it."""
+    [article] = _parse((UPSTREAM / "broken/bad-port-link.xml").read_bytes())
+    assert article.title == "Port typo keeps its text" and article.link is None
+    assert article.content_html is not None and "a relative link" in article.content_html
+
+
+def test_an_unparsable_xml_base_keeps_the_content_without_a_base() -> None:
+    body = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x:f</id>'
+            b'<updated>2024-01-01T00:00:00Z</updated><entry><id>urn:x:1</id><title>Kept</title>'
+            b'<updated>2024-01-01T00:00:00Z</updated>'
+            b'<content type="html" xml:base="https://example.org:8o80/">&lt;p&gt;Still here&lt;/p&gt;</content>'
+            b'</entry></feed>')
+    [article] = _parse(body)
+    assert article.title == "Kept" and article.content_html == "<p>Still here</p>"

@@ -12,6 +12,7 @@ from lxml import etree
 from conftest import DATA, run_tagfeed
 from sources.model import uuid_urn
 from tagfeed.config import load_config
+from tagfeed.errors import GONE, HTTP_STATUS, LOW_YIELD, RETRY_AFTER, TIMEOUT, UNREADABLE, Failure
 from tagfeed.health import error_class, yield_warning
 from tagfeed.pipeline import build
 from tagfeed.store import SourceState
@@ -53,15 +54,25 @@ def test_yield_warning(old: SourceState | None, count: int, warns: bool) -> None
         assert warning.startswith("p.txt: ") and f"gave {count} article" in warning
 
 
-@pytest.mark.parametrize(("state", "message", "cls"), [
-    ("error", "https://x/f: HTTP 500", "http-500"),
-    ("error", "https://x/f: timed out (ReadTimeout)", "timeout"),
-    ("backoff", "https://x/f: HTTP 429, Retry-After: 60", "retry-after"),
-    ("gone", "https://x/f: HTTP 410 Gone", "gone"),
-    ("warning", "p.txt: gave 0 article(s)", "low-yield"),
+@pytest.mark.parametrize(("state", "failure", "cls"), [
+    ("error", Failure(kind=HTTP_STATUS, status=500, message="https://x/f: HTTP 500"), "http-500"),
+    ("error", Failure(kind=TIMEOUT, message="https://x/f: timed out (ReadTimeout)"), "timeout"),
+    ("backoff", Failure(kind=RETRY_AFTER, status=429, message="https://x/f: HTTP 429, Retry-After: 60"),
+     "retry-after"),
+    ("gone", Failure(kind=GONE, status=410, message="https://x/f: HTTP 410 Gone"), "gone"),
+    ("warning", Failure(kind=LOW_YIELD, message="p.txt: gave 0 article(s)"), "low-yield"),
+    # the class comes from the record, never from the words of the message
+    ("error", Failure(kind=UNREADABLE, message="https://x/f: not a feed; says HTTP 500, timed out"), "error"),
 ])
-def test_error_class(state: str, message: str, cls: str) -> None:
-    assert error_class(SourceState(name="x", kind="feed", state=state, last_error=message)) == cls
+def test_error_class(state: str, failure: Failure, cls: str) -> None:
+    assert error_class(SourceState(name="x", kind="feed", state=state).failed(failure)) == cls
+
+
+def test_a_state_stored_before_kinds_were_recorded_gets_the_kind_of_its_state() -> None:
+    legacy = SourceState(name="x", kind="feed", state="backoff", last_error="https://x/f: HTTP 429")
+    assert legacy.failure == Failure(kind=RETRY_AFTER, message="https://x/f: HTTP 429")
+    assert error_class(legacy) == "retry-after"
+    assert SourceState(name="x", kind="feed").failure is None
 
 
 def _status(output: Path) -> list[dict[str, str]]:

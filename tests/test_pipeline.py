@@ -6,7 +6,11 @@ import dataclasses
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
+from sources.model import Article
 from tagfeed.config import load_config
+from tagfeed.errors import INTERNAL
 from tagfeed.pipeline import build
 from tagfeed.store import Store
 
@@ -134,3 +138,26 @@ def test_same_source_edit_wins_even_when_shorter(tmp_path: Path) -> None:
     assert stored.content_html == "<p>short</p>" and stored.id == first.id
     assert stored.published == upstream_t and stored.updated == upstream_t + timedelta(hours=1)
     assert {t.slug for t in stored.tags} == {"a", "b"}
+
+
+def test_a_dump_that_trips_a_bug_fails_alone_with_its_traceback_logged(
+        project: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import tagfeed.pipeline
+
+    real = tagfeed.pipeline.parse_tagpage_bytes
+    bad = "000_0d1a8655cd7d2e58.txt"
+
+    def buggy(data: bytes, *, source: str) -> list[Article]:
+        if source.endswith(bad):
+            raise AttributeError("'NoneType' object has no attribute 'strip'")
+        return real(data, source=source)
+
+    monkeypatch.setattr(tagfeed.pipeline, "parse_tagpage_bytes", buggy)
+    config = load_config(project / "tagfeed.toml", environ={})
+    report = build(config, now=T1)
+    assert report.sources_failed == 1 and bad in report.errors[0] and "a bug in tagfeed" in report.errors[0]
+    assert report.sources_ok >= 1 and report.articles_total > 0
+    assert any(r.exc_info and r.exc_info[0] is AttributeError for r in caplog.records)
+    with Store.open(config.site.state_dir) as store:
+        failed = next(s for s in store.sources() if s.name.endswith(bad))
+    assert failed.failure is not None and failed.failure.kind == INTERNAL
