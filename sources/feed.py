@@ -40,12 +40,16 @@ import feedparser
 
 from sources import fastfeed
 from sources.model import Article, Tag, make_tag, uuid_urn
-from sources.sanitize import excerpt, plain_text, sanitize_html
-from tagfeed.errors import FeedError
+from sources.sanitize import MAX_FRAGMENT, excerpt, plain_text, sanitize_html
+from tagfeed.errors import INTERNAL, FeedError, classify
 
 SUMMARY_LENGTH = 300
 TITLE_EXCERPT = 80
-_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
+# feedparser's lenient (sgmllib) parser reads what expat refuses at ~1 MB/s: bigger bodies that are not
+# well-formed are refused rather than let one hostile feed hold a build for seconds
+LENIENT_LIMIT = 512 * 1024
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]+$")  # no text XML refuses
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])",
                          re.IGNORECASE | re.DOTALL)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -72,13 +76,30 @@ class _Raw:
 
 def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str],
                tags: Sequence[str] = ()) -> list[Article]:
-    """The articles of one fetched feed, in feed order; ``FeedError`` when it is not one."""
+    """The articles of one fetched feed, in feed order; ``FeedError`` when it is not one.
+
+    Whatever a library raises on a hostile body (feedparser's fallback parser on a
+    character reference beyond Unicode, a codec) is this feed's ``FeedError`` too;
+    only a bug of ours goes up as it is, to be logged with its traceback.
+    """
     return _parse(body, url=url, headers=headers, tags=tags)
 
 
 def _parse(body: bytes, *, url: str, headers: Mapping[str, str], tags: Sequence[str],
            fast: bool = True) -> list[Article]:
     """``parse_feed``; ``fast=False`` always asks feedparser (the tests compare the two)."""
+    try:
+        return _read(body, url=url, headers=headers, tags=tags, fast=fast)
+    except FeedError:
+        raise
+    except Exception as exc:
+        kind, reason = classify(exc)
+        if kind == INTERNAL:
+            raise
+        raise FeedError(url, reason) from exc
+
+
+def _read(body: bytes, *, url: str, headers: Mapping[str, str], tags: Sequence[str], fast: bool) -> list[Article]:
     lowered = {k.lower(): v for k, v in headers.items()}
     stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not stripped:
@@ -101,6 +122,7 @@ def _article(raw: _Raw, *, url: str, feed_title: str | None, tags: Sequence[str]
         title=_entry_title(raw, content, link),
         summary=_entry_summary(raw, content),
         content_html=content or None,
+        truncated=len(raw.content or raw.summary or "") > MAX_FRAGMENT,  # sanitizing cut it (sources.sanitize)
         tags=_entry_tags(raw, tags),
         link=link,
         published=published,
@@ -144,6 +166,8 @@ def _entry_link(raw: _Raw) -> str | None:
 
 
 def _http_url(value: str) -> str | None:
+    if _CONTROL.search(value):  # no URL holds one, and no feed could carry it
+        return None
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
@@ -235,6 +259,9 @@ def _parse_safely(body: bytes, url: str) -> tuple[Element, list[tuple[str, str]]
 def _parse_xml(body: bytes, url: str, headers: Mapping[str, str], *,
                fast: bool = True) -> tuple[str | None, list[_Raw]]:
     tree = _parse_safely(body, url)
+    if tree is None and len(body) > LENIENT_LIMIT:
+        raise FeedError(url, f"not well-formed XML, and at {len(body):,} bytes over the {LENIENT_LIMIT:,} "
+                             "that the lenient parser is given (it reads about a megabyte a second)")
     response_headers = {"content-location": url, **headers}
     read = fastfeed.read(tree[0], tree[1], body, headers=response_headers) if tree and fast else None
     if read is not None:  # what feedparser would have said, read off the tree

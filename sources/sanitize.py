@@ -49,6 +49,10 @@ _BLOCK = re.compile(
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"\s+")
+# The most of one fragment handed to nh3. Its time grows faster than the input where text holds
+# ampersands (measured here: 200,000 "&" 0.27 s, 400,000 1.0 s), so one hostile entry could hold a
+# build for minutes; 128 KiB is several times a long article's HTML, and the rest is cut off.
+MAX_FRAGMENT = 128 * 1024
 _SCRIPTY = re.compile(r"(?:java|vb)script:|data:", re.IGNORECASE)
 
 
@@ -96,8 +100,9 @@ _TEXT_ONLY = _built({"tags": set(), "clean_content_tags": set(DROPPED_WITH_CONTE
 
 
 def sanitize_html(fragment: str, *, base_url: str | None = None) -> str:
-    """``fragment`` with only allow-listed tags, attributes and URL schemes left."""
-    return _sanitizer(base_url)(fragment).strip()
+    """``fragment`` (its first ``MAX_FRAGMENT`` characters) with only allow-listed tags,
+    attributes and URL schemes left."""
+    return _sanitizer(base_url)(bounded(fragment)).strip()
 
 
 def plain_text(fragment: str) -> str:
@@ -105,9 +110,17 @@ def plain_text(fragment: str) -> str:
 
     Block boundaries become spaces so ``<p>a</p><p>b</p>`` reads "a b", not "ab".
     """
-    spaced = _BLOCK.sub(r" <\1", fragment)
+    spaced = _BLOCK.sub(r" <\1", bounded(fragment))
     text = _TEXT_ONLY(spaced)
     return _SPACE.sub(" ", html.unescape(text)).strip()
+
+
+def bounded(fragment: str) -> str:
+    """``fragment`` cut to at most ``MAX_FRAGMENT`` characters, before a tag where one is near."""
+    if len(fragment) <= MAX_FRAGMENT:
+        return fragment
+    cut = fragment.rfind("<", MAX_FRAGMENT - 4096, MAX_FRAGMENT)
+    return fragment[:cut if cut > 0 else MAX_FRAGMENT]
 
 
 def excerpt(text: str, limit: int = 300) -> str:

@@ -141,20 +141,25 @@ class OutputError(TagfeedError):
 
 
 def unexpected(where: str, exc: BaseException) -> Failure:
-    """The failure of a source that raised something other than a ``SourceError``.
+    """The failure of a source that raised something other than a ``SourceError`` (see ``classify``)."""
+    kind, reason = classify(exc)
+    return Failure(kind=kind, message=f"{where}: {reason}")
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """(kind, reason) of an exception that is not tagfeed's own.
 
     A library refusing what a source handed it (nh3's URL parser, feedparser's
-    fallback parser, a codec) is that source being unreadable. A programming
+    fallback parser, a codec) is that source being ``UNREADABLE``. A programming
     error raised in tagfeed's own code is a bug (``INTERNAL``): callers log its
     traceback, and the other sources still publish either way.
     """
     frames = traceback.extract_tb(exc.__traceback__)
     ours = bool(frames) and _is_ours(frames[-1].filename)
     if ours and isinstance(exc, _PROGRAMMING):
-        return Failure(kind=INTERNAL, message=f"{where}: internal error ({type(exc).__name__}: {exc}); "
-                                              "a bug in tagfeed, please report it")
+        return INTERNAL, f"internal error ({type(exc).__name__}: {exc}); a bug in tagfeed, please report it"
     origin = "" if ours or not frames else f" in {_module_of(frames[-1].filename)}"
-    return Failure(kind=UNREADABLE, message=f"{where}: cannot be read ({type(exc).__name__}{origin}: {exc})")
+    return UNREADABLE, f"cannot be read ({type(exc).__name__}{origin}: {exc})"
 
 
 def _is_ours(filename: str) -> bool:

@@ -221,3 +221,24 @@ def test_an_unparsable_xml_base_keeps_the_content_without_a_base() -> None:
             b'</entry></feed>')
     [article] = _parse(body)
     assert article.title == "Kept" and article.content_html == "<p>Still here</p>"
+
+
+def test_an_entry_body_over_the_sanitizer_bound_is_published_cut_and_marked_truncated() -> None:
+    from sources.sanitize import MAX_FRAGMENT
+
+    body = ("<rss version='2.0'><channel><title>t</title><item><title>Huge</title><link>https://example.org/h</link>"
+            "<description>" + "&lt;p&gt;R&amp;amp;D &lt;/p&gt;" * (MAX_FRAGMENT // 10) + "</description>"
+            "</item></channel></rss>").encode()
+    [article] = _parse(body)
+    assert article.truncated and article.content_html and len(article.content_html) <= MAX_FRAGMENT + 1024
+    [short] = _parse((UPSTREAM / "rss20.xml").read_bytes())[:1]
+    assert not short.truncated
+
+
+def test_a_body_that_is_not_well_formed_and_over_the_lenient_limit_is_refused_by_name() -> None:
+    from sources.feed import LENIENT_LIMIT
+
+    body = b"<rss version='2.0'><channel><title>t &bogus; </title>" + b"<item><title>x</title></item>" * (
+        LENIENT_LIMIT // 20)
+    with pytest.raises(FeedError, match="not well-formed XML.*lenient parser"):
+        _parse(body)

@@ -131,3 +131,16 @@ def test_kept_sanitizers_give_what_a_fresh_nh3_clean_gives(vector: str) -> None:
 def test_kept_sanitizers_match_fresh_ones_on_any_input(html: str, base: str | None) -> None:
     assert sanitize_html(html, base_url=base) == _one_off(html, base)
     assert plain_text(html) == _one_off_text(html)
+
+
+def test_a_fragment_over_the_bound_is_cut_before_a_tag_not_inside_one() -> None:
+    from sources.sanitize import MAX_FRAGMENT, bounded
+
+    fragment = "<p>" + "a&b " * (MAX_FRAGMENT // 4) + "</p><p>tail</p>"
+    cut = bounded(fragment)
+    assert len(cut) <= MAX_FRAGMENT and fragment.startswith(cut)
+    long_markup = "<p>x</p>" * (MAX_FRAGMENT // 8 + 10)
+    cut_markup = bounded(long_markup)
+    assert len(cut_markup) <= MAX_FRAGMENT and cut_markup.rfind("<") < cut_markup.rfind(">")  # no tag cut in two
+    assert bounded("<p>short</p>") == "<p>short</p>"
+    assert "tail" not in sanitize_html(fragment)
