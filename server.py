@@ -25,7 +25,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
 
-from tagfeed.config import SITE_SETTINGS, Config, FeedSource
+from tagfeed.config import SETTINGS, Config, FeedSource
 from tagfeed.httpcache import accepts_gzip, clf_line, conditional, gzip_etag
 from tagfeed.health import BuildTracker, read_health
 from tagfeed.tree import Entry, FileCache, resolve
@@ -234,7 +234,7 @@ def base_url_is_explicit(config: Config, environ: Mapping[str, str]) -> bool:
     if "TAGFEED_BASE_URL" in environ:
         return True
     if config.path is None:
-        return bool(config.site.base_url != SITE_SETTINGS["base_url"][0])
+        return bool(config.site.base_url != SETTINGS["site.base_url"].default)
     try:
         site = tomllib.loads(config.path.read_text(encoding="utf-8")).get("site", {})
     except (OSError, tomllib.TOMLDecodeError):
