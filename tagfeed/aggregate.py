@@ -39,6 +39,7 @@ class Poll:
 
 
 def user_agent(base_url: str) -> str:
+    """What tagfeed calls itself upstream; made once per build or worker and handed down."""
     return f"tagfeed/{__version__} (+{base_url})"
 
 
@@ -89,12 +90,12 @@ def next_state(old: SourceState, outcome: Outcome, now: datetime, rng: random.Ra
 class Aggregator:
     """One build's polling: the store, the clock, the user agent and a link index shared by sources."""
 
-    def __init__(self, store: Store, now: datetime, *, base_url: str, fetch_all: bool = False,
+    def __init__(self, store: Store, now: datetime, *, user_agent: str, fetch_all: bool = False,
                  connect_timeout: float = CONNECT_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
                  host_gap: float = DEFAULT_GAP, gate: Gate = HOSTS, defer_states: bool = False) -> None:
         self.store = store
         self.now = now
-        self.user_agent = user_agent(base_url)
+        self.user_agent = user_agent
         self.fetch_all = fetch_all
         self.timeouts = (connect_timeout, total_timeout)
         self.host_gap = host_gap
