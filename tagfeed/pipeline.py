@@ -26,6 +26,7 @@ from feeds.urls import Urls
 from feeds.write import sweep_temp_files
 from sources.model import Article, merge
 from sources.tagpage import parse_tagpage_bytes, read_dump
+from tagfeed import __version__
 from tagfeed.aggregate import Aggregator, user_agent
 from tagfeed.archive import plan_archives
 from tagfeed.config import Config, FeedSource, SiteConfig, TagPageSource
@@ -378,12 +379,12 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         archives = plan_archives(store, articles, config.site.max_items, config.site.archive_page_size)
         sources, status = site_health(store, config.site.title, urls, now,
                                       config.path.parent if config.path else None, ingest.names,
-                                      hub=config.site.websub_hub or None)
+                                      version=__version__, hub=config.site.websub_hub or None)
         publisher = open_publisher(config.site, store)  # a local directory or s3://bucket/prefix
         outputs = OutputIndex(store, publisher.state)  # groups whose inputs did not change are skipped
         files = render_site(config.site.title, urls, articles, config.site.max_items, archives=archives,
                             fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None,
-                            article_digests=digests)
+                            article_digests=digests, version=__version__)
         # a local directory or s3://bucket/prefix (tagfeed/publish.py)
         files = _counted(itertools.chain(files, [status]), say, estimate_files(articles))
         store.set_meta(clean_key, "no")
