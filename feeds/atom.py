@@ -136,7 +136,8 @@ def render_atom(channel: Channel, articles: Sequence[Article], entries: Sequence
     if channel.hub:
         out.append(_link(channel.hub, "hub"))
     uri = f' uri="{xml_attr(channel.generator_uri)}"' if channel.generator_uri else ""
-    out += ["  <generator", uri, f' version="{xml_attr(channel.generator_version)}">{xml_escape(GENERATOR)}</generator>\n',
+    version = xml_attr(channel.generator_version)
+    out += ["  <generator", uri, f' version="{version}">{xml_escape(GENERATOR)}</generator>\n',
             "  <subtitle>", xml_escape(channel.subtitle), "</subtitle>\n"]
     if entries is None:
         out.extend(atom_entry(a, entry_facts(urls, a)) for a in articles)

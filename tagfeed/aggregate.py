@@ -18,11 +18,11 @@ from datetime import datetime
 
 from sources.feed import parse_feed
 from sources.fetch import CONNECT_TIMEOUT, NEVER, TOTAL_TIMEOUT, FetchResult, Outcome, fetch, next_fetch
-from sources.hostgate import DEFAULT_GAP, HOSTS, Gate
+from sources.hostgate import HOSTS, Gate
 from sources.model import Article
 from sources.schedule import feed_ttl
 from tagfeed import __version__
-from tagfeed.config import FeedSource
+from tagfeed.config import FeedSource, default
 from tagfeed.errors import FeedError, FetchError
 from tagfeed.store import SourceState, Store
 
@@ -92,7 +92,7 @@ class Aggregator:
 
     def __init__(self, store: Store, now: datetime, *, user_agent: str, fetch_all: bool = False,
                  connect_timeout: float = CONNECT_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
-                 host_gap: float = DEFAULT_GAP, gate: Gate = HOSTS, defer_states: bool = False) -> None:
+                 host_gap: float = default("site.host_gap"), gate: Gate = HOSTS, defer_states: bool = False) -> None:
         self.store = store
         self.now = now
         self.user_agent = user_agent
