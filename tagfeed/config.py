@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from tagfeed.errors import ConfigError
 
-KINDS = ("string", "integer", "duration", "list of strings")
+KINDS = ("string", "integer", "duration", "list of strings")  # what ``typed`` checks
 
 
 @dataclass(frozen=True, slots=True)

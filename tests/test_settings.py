@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_tagfeed
-from tagfeed.config import (SETTINGS, Config, FeedSource, SiteConfig, Setting, load_config, parse_config,
+from tagfeed.config import (KINDS, SETTINGS, Config, FeedSource, SiteConfig, Setting, load_config, parse_config,
                             parse_duration, table_settings)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +53,7 @@ def test_every_site_and_schedule_setting_has_a_field() -> None:
     assert set(table_settings("schedule")) <= set(Config.__dataclass_fields__)
     assert set(table_settings("feed")) <= set(FeedSource.__dataclass_fields__)
     assert {s.table for s in SETTINGS.values()} == {"site", "schedule", "feed", "tagpage"}
+    assert {s.kind for s in SETTINGS.values()} <= set(KINDS)  # the kinds ``typed`` checks
 
 
 def _parsed(setting: Setting) -> object:
