@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import sys
-import tomllib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from types import FrameType
@@ -25,7 +24,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
 
-from tagfeed.config import SITE_SETTINGS, Config, FeedSource
+from tagfeed.config import Config, FeedSource
 from tagfeed.httpcache import accepts_gzip, clf_line, conditional, gzip_etag
 from tagfeed.health import BuildTracker, read_health
 from tagfeed.tree import Entry, FileCache, resolve
@@ -229,24 +228,11 @@ def served_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def base_url_is_explicit(config: Config, environ: Mapping[str, str]) -> bool:
-    """Whether the operator chose base_url (env or config file), so serving elsewhere must not change it."""
-    if "TAGFEED_BASE_URL" in environ:
-        return True
-    if config.path is None:
-        return bool(config.site.base_url != SITE_SETTINGS["base_url"][0])
-    try:
-        site = tomllib.loads(config.path.read_text(encoding="utf-8")).get("site", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        return True
-    return bool(isinstance(site, dict) and "base_url" in site)
-
-
-def served_config(config: Config, host: str, port: int,
-                  environ: Mapping[str, str] = os.environ) -> Config:
-    """``config`` with base_url = the address served, unless the operator set base_url."""
+def served_config(config: Config, host: str, port: int) -> Config:
+    """``config`` with base_url = the address served, unless the operator set base_url
+    (``SiteConfig.base_url_explicit``: in the config file or ``TAGFEED_BASE_URL``)."""
     url = served_url(host, port)
-    if config.site.base_url == url or base_url_is_explicit(config, environ):
+    if config.site.base_url == url or config.site.base_url_explicit:
         return config
     return dataclasses.replace(config, site=dataclasses.replace(config.site, base_url=url))
 

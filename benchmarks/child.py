@@ -61,6 +61,7 @@ def tagfeed_build(root: Path, hours: str) -> dict[str, Any]:
 def tagfeed_render(root: Path) -> dict[str, Any]:
     from feeds.site import render_site
     from feeds.urls import Urls
+    from tagfeed import __version__
     from tagfeed.config import load_config
     from tagfeed.store import Store
 
@@ -68,7 +69,8 @@ def tagfeed_render(root: Path) -> dict[str, Any]:
     with Store.open(config.site.state_dir) as store:
         articles = list(store.articles())
     t = time.perf_counter()
-    files = render_site(config.site.title, Urls(config.site.base_url), articles, config.site.max_items)
+    files = render_site(config.site.title, Urls(config.site.base_url), articles, config.site.max_items,
+                        version=__version__)
     size = sum(len(data) for _, data in files)
     return {"render_s": time.perf_counter() - t, "bytes": size}
 

@@ -23,7 +23,6 @@ from lxml import etree
 
 from feeds.channel import (
     GENERATOR,
-    GENERATOR_VERSION,
     Channel,
     EntryFacts,
     check_xml,
@@ -88,7 +87,7 @@ def render_atom_feedgen(channel: Channel, articles: Sequence[Article]) -> bytes:
     if channel.hub:
         fg.link(href=channel.hub, rel="hub")
     fg.author(name=channel.site_title, uri=channel.urls.home_url)
-    fg.generator(GENERATOR, version=GENERATOR_VERSION, uri=channel.generator_uri)
+    fg.generator(GENERATOR, version=channel.generator_version, uri=channel.generator_uri)
     if channel.language:
         fg.language(channel.language)
     fg.updated(feed_updated(channel, articles))
@@ -137,7 +136,8 @@ def render_atom(channel: Channel, articles: Sequence[Article], entries: Sequence
     if channel.hub:
         out.append(_link(channel.hub, "hub"))
     uri = f' uri="{xml_attr(channel.generator_uri)}"' if channel.generator_uri else ""
-    out += ["  <generator", uri, f' version="{xml_attr(GENERATOR_VERSION)}">{xml_escape(GENERATOR)}</generator>\n',
+    version = xml_attr(channel.generator_version)
+    out += ["  <generator", uri, f' version="{version}">{xml_escape(GENERATOR)}</generator>\n',
             "  <subtitle>", xml_escape(channel.subtitle), "</subtitle>\n"]
     if entries is None:
         out.extend(atom_entry(a, entry_facts(urls, a)) for a in articles)

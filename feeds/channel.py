@@ -17,11 +17,9 @@ from typing import Final
 
 from feeds.urls import PageFormat, Urls
 from sources.model import Article, Tag, uuid_urn
-from tagfeed import __version__
 from tagfeed.errors import RenderError
 
 GENERATOR: Final = "tagfeed"
-GENERATOR_VERSION: Final = __version__
 # The date of a feed with no entries: fixed, so an empty feed is byte-stable too.
 EMPTY_FEED_DATE: Final = datetime(2000, 1, 1, tzinfo=timezone.utc)
 # Characters XML 1.0 cannot carry at all (lxml refuses them): C0 controls, surrogates, U+FFFE/F.
@@ -34,6 +32,7 @@ class Channel:
 
     urls: Urls
     site_title: str
+    generator_version: str  # tagfeed's version, passed in by the build (feeds/ does not import tagfeed)
     tag: Tag | None = None
     language: str | None = None
     generator_uri: str | None = None

@@ -2,8 +2,8 @@
 
 A fingerprint hashes every input of a group of files (the channel, the
 articles with all their fields, the options) together with the rendering code
-itself (every module and template of ``feeds/``), so a change to any of them
-gives a new one. Pure: whoever calls ``render_site`` decides, through a
+itself (every module and template of ``feeds/``, and tagfeed's version, passed
+in), so a change to any of them gives a new one. Pure: whoever calls ``render_site`` decides, through a
 ``Fresh`` callback, whether the files of a fingerprint are already on disk.
 """
 
@@ -15,7 +15,6 @@ from functools import cache
 from pathlib import Path
 
 from sources.model import Article
-from tagfeed import __version__
 
 # (the group's paths, its fingerprint) -> True when those files are up to date and need no rendering
 Fresh = Callable[[tuple[str, ...], str], bool]
@@ -26,10 +25,11 @@ def never_fresh(paths: tuple[str, ...], fingerprint: str) -> bool:
 
 
 @cache
-def code_version() -> bytes:
-    """The rendering code and templates as they are now: editing either re-renders everything."""
+def code_version(version: str) -> bytes:
+    """The rendering code and templates as they are now: editing either, or a new ``version``
+    of tagfeed, re-renders everything."""
     root = Path(__file__).parent
-    digest = hashlib.blake2b(__version__.encode(), digest_size=16)
+    digest = hashlib.blake2b(version.encode(), digest_size=16)
     for path in sorted([*root.glob("*.py"), *(root / "templates").glob("*")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.digest()
@@ -43,8 +43,9 @@ class Prints:
     field of the article does, and be the same for the same article in every build.
     """
 
-    def __init__(self, known: Mapping[str, bytes] | None = None) -> None:
+    def __init__(self, known: Mapping[str, bytes] | None = None, *, version: str) -> None:
         self._known = known or {}
+        self._code = code_version(version)
         self._articles: dict[int, bytes] = {}
         self._parts: dict[object, hashlib.blake2b] = {}  # hashable parts -> the digest of code and parts so far
 
@@ -75,8 +76,7 @@ class Prints:
             started = self._parts[parts] = self._digest(parts)
         return started.copy()
 
-    @staticmethod
-    def _digest(parts: object) -> hashlib.blake2b:
-        digest = hashlib.blake2b(code_version(), digest_size=16)
+    def _digest(self, parts: object) -> hashlib.blake2b:
+        digest = hashlib.blake2b(self._code, digest_size=16)
         digest.update(repr(parts).encode())
         return digest

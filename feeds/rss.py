@@ -21,7 +21,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds.channel import (
-    GENERATOR, GENERATOR_VERSION, Channel, EntryFacts, check_xml, entry_content, entry_dates, entry_facts, entry_title,
+    GENERATOR, Channel, EntryFacts, check_xml, entry_content, entry_dates, entry_facts, entry_title,
     feed_updated, xml_attr, xml_escape,
 )
 from feeds.urls import MEDIA_TYPES
@@ -38,7 +38,7 @@ def render_rss_feedgen(channel: Channel, articles: Sequence[Article]) -> bytes:
     fg.description(channel.subtitle)
     fg.link(href=channel.feed_url("rss"), rel="self", type=MEDIA_TYPES["rss"])
     fg.link(href=channel.html_url, rel="alternate")  # RSS <link> is the last one given
-    fg.generator(f"{GENERATOR} {GENERATOR_VERSION}")
+    fg.generator(f"{GENERATOR} {channel.generator_version}")
     if channel.language:
         fg.language(channel.language)
     fg.lastBuildDate(feed_updated(channel, articles))
@@ -113,7 +113,7 @@ def render_rss(channel: Channel, articles: Sequence[Article], entries: Sequence[
            "</link>\n    <description>", xml_escape(channel.subtitle), "</description>\n",
            '    <atom:link href="', xml_attr(channel.feed_url("rss")), '" rel="self" type="',
            MEDIA_TYPES["rss"], '"/>\n    <docs>http://www.rssboard.org/rss-specification</docs>\n',
-           "    <generator>", xml_escape(f"{GENERATOR} {GENERATOR_VERSION}"), "</generator>\n"]
+           "    <generator>", xml_escape(f"{GENERATOR} {channel.generator_version}"), "</generator>\n"]
     if channel.language:
         out += ["    <language>", xml_escape(channel.language), "</language>\n"]
     out += ["    <lastBuildDate>", rfc822(updated or feed_updated(channel, articles)), "</lastBuildDate>\n"]

@@ -98,17 +98,18 @@ class TagGroup:
 def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_items: int, *,
                 archives: Mapping[str, TagArchive] | None = None, fresh: Fresh = never_fresh,
                 sources: Sequence[SourceStatus] = (), hub: str | None = None,
-                article_digests: Mapping[str, bytes] | None = None) -> Iterator[File]:
+                article_digests: Mapping[str, bytes] | None = None, version: str) -> Iterator[File]:
     """Every file of the tree: all.*, each tag's feeds and page, article pages, index, OPML.
 
     ``sources`` is the index's "Sources" section (feeds/status.py).
     A tag in ``archives`` gets an RFC 5005 Atom feed and archive pages instead (feeds/archive.py).
     A group of files whose inputs' fingerprint ``fresh`` says is on disk already is not rendered;
     ``article_digests`` (``Store.articles``) spares hashing each article for that.
+    ``version`` is tagfeed's, for the feeds' generator and the fingerprints.
     """
     ordered = _unique(sort_articles([xml_clean(a) for a in articles]))
     groups = group_by_tag(ordered)
-    prints = Prints(article_digests)
+    prints = Prints(article_digests, version=version)
 
     def done(paths: tuple[str, ...], parts: object, articles: Sequence[Article] = ()) -> bool:
         """Whether ``fresh`` has these files on disk already; nothing is hashed when nobody asks."""
@@ -117,11 +118,11 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
     uses = Counter(a.id for a in ordered[:max_items])
     uses.update(a.id for group in groups for a in group.articles[:max_items])
     pieces = Fragments(urls, uses)
-    everything = Channel(urls=urls, site_title=site_title, hub=hub)
+    everything = Channel(urls=urls, site_title=site_title, generator_version=version, hub=hub)
     if not done(_feed_paths(everything), (everything, max_items), ordered[:max_items]):
         yield from _render_feeds(everything, ordered[:max_items], [pieces.take(a) for a in ordered[:max_items]])
     for group in groups:
-        channel = Channel(urls=urls, site_title=site_title, tag=group.tag, hub=hub)
+        channel = Channel(urls=urls, site_title=site_title, generator_version=version, tag=group.tag, hub=hub)
         archive = (archives or {}).get(group.tag.slug)
         paths = (*_feed_paths(channel), channel.path("html"))
         top = group.articles[:max_items]

@@ -15,7 +15,7 @@ from typing import Final
 
 from lxml import etree
 
-from feeds.channel import GENERATOR, GENERATOR_VERSION, utc, xml_text
+from feeds.channel import GENERATOR, utc, xml_text
 from feeds.urls import MEDIA_TYPES, Urls
 from sources.model import uuid_urn
 
@@ -69,7 +69,7 @@ def _date(moment: datetime) -> str:
 
 
 def render_status(site_title: str, urls: Urls, incidents: Sequence[Incident], since: datetime, *,
-                  hub: str | None = None) -> bytes:
+                  version: str, hub: str | None = None) -> bytes:
     """Newest first by updated; a standing last entry (from the day of ``since``) keeps it from being empty."""
     ordered = sorted(incidents, key=lambda i: (i.updated, i.id), reverse=True)
     feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
@@ -84,7 +84,7 @@ def render_status(site_title: str, urls: Urls, incidents: Sequence[Incident], si
     _add(feed, "link", href=urls.home_url, rel="alternate", type=MEDIA_TYPES["html"])
     if hub:
         _add(feed, "link", href=hub, rel="hub")
-    _add(feed, "generator", GENERATOR, version=GENERATOR_VERSION)
+    _add(feed, "generator", GENERATOR, version=version)
     for incident in ordered:
         entry = _add(feed, "entry")
         _add(entry, "id", incident.id)

@@ -34,13 +34,10 @@ _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
 @dataclass(frozen=True, slots=True)
 class Urls:
-    base_url: str
+    """One site's paths and URLs. ``base_url`` comes validated, ending in "/" (``SiteConfig.base_url``):
+    the config checks it once, with the key in its error; a build makes one ``Urls`` and hands it down."""
 
-    def __post_init__(self) -> None:
-        if not re.match(r"https?://[^/?#\s]+", self.base_url):
-            raise RenderError("base_url", f"not an absolute http(s) URL: {self.base_url!r}")
-        if not self.base_url.endswith("/"):
-            object.__setattr__(self, "base_url", self.base_url + "/")
+    base_url: str
 
     # -- paths, relative to the output directory
     def index_path(self) -> str:

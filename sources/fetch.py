@@ -28,7 +28,6 @@ import httpx
 from sources.schedule import polite_interval
 from tagfeed.errors import TIMEOUT, FetchError
 
-MAX_BYTES = 10 * 1024 * 1024
 CONNECT_TIMEOUT = 10.0
 TOTAL_TIMEOUT = 30.0
 MAX_REDIRECTS = 5
@@ -204,7 +203,7 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def fetch(url: str, *, user_agent: str, etag: str | None = None, last_modified: str | None = None,
-          max_bytes: int = MAX_BYTES, connect_timeout: float = CONNECT_TIMEOUT,
+          max_bytes: int, connect_timeout: float = CONNECT_TIMEOUT,
           total_timeout: float = TOTAL_TIMEOUT, max_redirects: int = MAX_REDIRECTS,
           clock: Callable[[], float] = time.monotonic,
           gate: Callable[[str], AbstractContextManager[None]] | None = None) -> FetchResult:

@@ -16,9 +16,6 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 from urllib.parse import urlsplit
 
-DEFAULT_GAP = 1.0  # seconds
-
-
 def host_of(url: str) -> str:
     """The host a URL's requests land on; the port does not make another machine."""
     return (urlsplit(url).hostname or url).lower()
@@ -28,7 +25,7 @@ class Gate(Protocol):
     """What a fetch needs of a gate: hold ``url``'s host for one request (``tagfeed.hostturns`` has one
     shared by processes)."""
 
-    def turn(self, url: str, gap: float = DEFAULT_GAP) -> contextlib.AbstractContextManager[None]: ...
+    def turn(self, url: str, gap: float) -> contextlib.AbstractContextManager[None]: ...
 
 
 class HostGate:
@@ -47,7 +44,7 @@ class HostGate:
             return self._locks.setdefault(host, threading.Lock())
 
     @contextlib.contextmanager
-    def turn(self, url: str, gap: float = DEFAULT_GAP) -> Iterator[None]:
+    def turn(self, url: str, gap: float) -> Iterator[None]:
         """Hold ``url``'s host for one request, first waiting out the gap since the last one."""
         host = host_of(url)
         with self._lock(host):

@@ -18,11 +18,11 @@ from datetime import datetime
 
 from sources.feed import parse_feed
 from sources.fetch import CONNECT_TIMEOUT, NEVER, TOTAL_TIMEOUT, FetchResult, Outcome, fetch, next_fetch
-from sources.hostgate import DEFAULT_GAP, HOSTS, Gate
+from sources.hostgate import HOSTS, Gate
 from sources.model import Article
 from sources.schedule import feed_ttl
 from tagfeed import __version__
-from tagfeed.config import FeedSource
+from tagfeed.config import FeedSource, default
 from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, RETRY_AFTER, Failure, FetchError, SourceError,
                             StoreError, unexpected)
 from tagfeed.store import SourceState, Store
@@ -45,6 +45,7 @@ class Poll:
 
 
 def user_agent(base_url: str) -> str:
+    """What tagfeed calls itself upstream; made once per build or worker and handed down."""
     return f"tagfeed/{__version__} (+{base_url})"
 
 
@@ -95,12 +96,12 @@ def next_state(old: SourceState, outcome: Outcome, now: datetime, rng: random.Ra
 class Aggregator:
     """One build's polling: the store, the clock, the user agent and a link index shared by sources."""
 
-    def __init__(self, store: Store, now: datetime, *, base_url: str, fetch_all: bool = False,
+    def __init__(self, store: Store, now: datetime, *, user_agent: str, fetch_all: bool = False,
                  connect_timeout: float = CONNECT_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
-                 host_gap: float = DEFAULT_GAP, gate: Gate = HOSTS, defer_states: bool = False) -> None:
+                 host_gap: float = default("site.host_gap"), gate: Gate = HOSTS, defer_states: bool = False) -> None:
         self.store = store
         self.now = now
-        self.user_agent = user_agent(base_url)
+        self.user_agent = user_agent
         self.fetch_all = fetch_all
         self.timeouts = (connect_timeout, total_timeout)
         self.host_gap = host_gap

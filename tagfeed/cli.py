@@ -17,7 +17,7 @@ import click
 
 from sources.model import Article
 from sources.tagpage import read_tagpage
-from tagfeed import __version__
+from tagfeed import __version__, settings_text
 from tagfeed.config import Config, load_config, parse_duration
 from tagfeed.errors import ConfigError, TagfeedError
 from tagfeed.explain import explain as explain_target
@@ -191,3 +191,14 @@ def explain(target: str, config_path: Path | None, as_json: bool) -> None:
         return
     for line in render_lines(facts):
         click.echo(line)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of the settings, for scripts.")
+@click.option("--markdown", is_flag=True, help="The Markdown table of the README's Settings section.")
+def settings(as_json: bool, markdown: bool) -> None:
+    """List every configuration key: its default, type, environment variable and help."""
+    if as_json:
+        click.echo(json.dumps(settings_text.as_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(settings_text.markdown() if markdown else settings_text.plain(), nl=False)

@@ -18,76 +18,68 @@ from urllib.parse import urlsplit
 
 from tagfeed.errors import ConfigError
 
-# key: (default, help). The one place a [site] key is defined.
-SITE_SETTINGS: dict[str, tuple[Any, str]] = {
-    "title": ("tagfeed", "site title, shown in every feed title"),
-    "base_url": ("http://127.0.0.1:8080/", "absolute URL the output tree is served at"),
-    "output_dir": ("output", "where the feeds are written: a local directory, or s3://bucket/prefix"),
-    "state_dir": (".tagfeed", "SQLite store; never under output_dir"),
-    "max_items": (50, "entries per feed"),
-    "cache_max_age": (300, "Cache-Control max-age the server sends, in seconds"),
-    "archive_page_size": (50, "entries per RFC 5005 archive page of a tag's Atom feed"),
-    "websub_hub": ("", "WebSub hub URL to announce in every feed and ping after a build; empty = off"),
-    "s3_endpoint_url": ("", "endpoint of an S3-compatible store (MinIO, Ceph, R2) for s3:// output; empty = AWS"),
-    "store": ("", "postgresql://user:password@host/db for state shared by several machines; empty = SQLite in state_dir"),
-    "host_gap": (1, "seconds between two requests to one upstream host (one request at a time per host)"),
-}
-SCHEDULE_SETTINGS: dict[str, tuple[Any, str]] = {
-    "build_every": ("15m", "how often `serve` rebuilds the feeds"),
-}
-TAGPAGE_KEYS = {"type", "paths"}
-FEED_KEYS = {"type", "url", "tags", "every", "max_bytes"}
+KINDS = ("string", "integer", "duration", "list of strings")  # what ``typed`` checks
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One key of tagfeed.toml. ``default`` is written as in the file (``"30m"``, not 1800);
+    None means the key is required. ``table`` is "site", "schedule", or the ``type`` of a
+    ``[[sources]]`` table ("feed", "tagpage")."""
+
+    table: str
+    key: str
+    default: Any
+    kind: str
+    help: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}.{self.key}"
+
+    @property
+    def env(self) -> str:
+        """Only ``[site]`` keys can be set from the environment."""
+        return f"TAGFEED_{self.key.upper()}" if self.table == "site" else ""
+
+
+# The one place a key is defined: its default, type and help. The dataclasses below, the parser,
+# the environment overrides, ``tagfeed settings`` and the README's Settings table all read it.
+SETTINGS: dict[str, Setting] = {s.name: s for s in (
+    Setting("site", "title", "tagfeed", "string", "site title, shown in every feed title"),
+    Setting("site", "base_url", "http://127.0.0.1:8080/", "string",
+            "absolute http(s) URL the output tree is served at; unset, `serve` uses the address it listens on"),
+    Setting("site", "output_dir", "output", "string",
+            "where the feeds are written: a local directory, or s3://bucket/prefix"),
+    Setting("site", "state_dir", ".tagfeed", "string", "SQLite store; never under output_dir"),
+    Setting("site", "max_items", 50, "integer", "entries per feed"),
+    Setting("site", "cache_max_age", 300, "integer", "Cache-Control max-age the server sends, in seconds"),
+    Setting("site", "archive_page_size", 50, "integer", "entries per RFC 5005 archive page of a tag's Atom feed"),
+    Setting("site", "websub_hub", "", "string",
+            "WebSub hub URL to announce in every feed and ping after a build; empty = off"),
+    Setting("site", "s3_endpoint_url", "", "string",
+            "endpoint of an S3-compatible store (MinIO, Ceph, R2) for s3:// output; empty = AWS"),
+    Setting("site", "store", "", "string",
+            "postgresql://user:password@host/db for state shared by several machines; empty = SQLite in state_dir"),
+    Setting("site", "host_gap", 1, "integer",
+            "seconds between two requests to one upstream host (one request at a time per host)"),
+    Setting("schedule", "build_every", "15m", "duration", "how often `serve` rebuilds the feeds"),
+    Setting("tagpage", "paths", None, "list of strings",
+            "tag-page dumps to read: paths or globs, relative to the config"),
+    Setting("feed", "url", None, "string", "http(s) URL of an RSS, Atom or JSON feed"),
+    Setting("feed", "tags", [], "list of strings", "tags given to every entry, besides the entries' own categories"),
+    Setting("feed", "every", "30m", "duration",
+            "how often the feed is polled; its Cache-Control, Expires or RSS ttl can stretch that"),
+    Setting("feed", "max_bytes", 10 * 1024 * 1024, "integer", "largest (decompressed) body read, in bytes"),
+)}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
 
 
-@dataclass(frozen=True, slots=True)
-class SiteConfig:
-    title: str
-    base_url: str
-    output_dir: Path
-    state_dir: Path
-    max_items: int
-    cache_max_age: int
-    archive_page_size: int = 50
-    websub_hub: str = ""
-    s3_endpoint_url: str = ""
-    store: str = ""  # a postgresql:// URL (tagfeed/pgstore.py), or "" for SQLite in state_dir
-    host_gap: int = 1  # seconds between requests to one upstream host (sources/hostgate.py)
-    # "s3://bucket/prefix" when output_dir names an object store (tagfeed.publish); output_dir
-    # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
-    output_url: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class TagPageSource:
-    paths: tuple[str, ...]
-    root: Path
-
-    @property
-    def name(self) -> str:
-        return "tagpage:" + ",".join(self.paths)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSource:
-    url: str
-    tags: tuple[str, ...] = ()
-    every: int = 1800
-    max_bytes: int = 10 * 1024 * 1024
-
-    @property
-    def name(self) -> str:
-        return self.url
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    site: SiteConfig
-    build_every: int
-    sources: tuple[TagPageSource | FeedSource, ...] = ()
-    path: Path | None = field(default=None, compare=False)
+def table_settings(table: str) -> dict[str, Setting]:
+    """The settings of one table, by key, in the order they are documented."""
+    return {s.key: s for s in SETTINGS.values() if s.table == table}
 
 
 def parse_duration(value: Any, key: str) -> int:
@@ -106,23 +98,87 @@ def parse_duration(value: Any, key: str) -> int:
     return seconds
 
 
+def typed(setting: Setting, value: Any, where: str) -> Any:
+    """``value`` of ``setting`` checked against its kind, as the dataclasses hold it."""
+    if setting.kind == "duration":
+        return parse_duration(value, where)
+    if setting.kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(where, f"expected an integer, got {value!r}")
+    if setting.kind == "string" and not isinstance(value, str):
+        raise ConfigError(where, f"expected a string, got {value!r}")
+    if setting.kind == "list of strings":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(where, f"expected a list of strings, got {value!r}")
+        return tuple(value)
+    return value
+
+
+def default(name: str) -> Any:
+    """What a config without the key ``name`` gets, parsed (``feed.every`` → 1800)."""
+    setting = SETTINGS[name]
+    return typed(setting, setting.default, name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteConfig:
+    title: str = default("site.title")
+    base_url: str = default("site.base_url")
+    # whether the operator chose base_url (the file or TAGFEED_BASE_URL): if not, ``serve`` puts its own address
+    base_url_explicit: bool = False
+    output_dir: Path
+    state_dir: Path
+    max_items: int = default("site.max_items")
+    cache_max_age: int = default("site.cache_max_age")
+    archive_page_size: int = default("site.archive_page_size")
+    websub_hub: str = default("site.websub_hub")
+    s3_endpoint_url: str = default("site.s3_endpoint_url")
+    store: str = default("site.store")  # a postgresql:// URL (tagfeed/pgstore.py), or "" for SQLite in state_dir
+    host_gap: int = default("site.host_gap")  # seconds between requests to one upstream host (sources/hostgate.py)
+    # "s3://bucket/prefix" when output_dir names an object store (tagfeed.publish); output_dir
+    # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
+    output_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TagPageSource:
+    paths: tuple[str, ...]
+    root: Path
+
+    @property
+    def name(self) -> str:
+        return "tagpage:" + ",".join(self.paths)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    url: str
+    tags: tuple[str, ...] = default("feed.tags")
+    every: int = default("feed.every")
+    max_bytes: int = default("feed.max_bytes")
+
+    @property
+    def name(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    site: SiteConfig
+    build_every: int = default("schedule.build_every")
+    sources: tuple[TagPageSource | FeedSource, ...] = ()
+    path: Path | None = field(default=None, compare=False)
+
+
 def _check_keys(table: Mapping[str, Any], allowed: set[str] | Mapping[str, Any], where: str) -> None:
     for key in table:
         if key not in allowed:
             raise ConfigError(f"{where}.{key}" if where else key, "unknown key")
 
 
-def _typed(value: Any, kind: type, key: str) -> Any:
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(key, f"expected an integer, got {value!r}")
-    if kind is str and not isinstance(value, str):
-        raise ConfigError(key, f"expected a string, got {value!r}")
-    return value
-
-
 def _parse_site(table: Mapping[str, Any], root: Path) -> SiteConfig:
-    _check_keys(table, SITE_SETTINGS, "site")
-    values = {k: _typed(table.get(k, d), type(d), f"site.{k}") for k, (d, _) in SITE_SETTINGS.items()}
+    settings = table_settings("site")
+    _check_keys(table, settings, "site")
+    values = {k: typed(s, table.get(k, s.default), s.name) for k, s in settings.items()}
     base = urlsplit(values["base_url"])
     if base.scheme not in ("http", "https") or not base.netloc:
         raise ConfigError("site.base_url", f"must be an absolute http(s) URL, got {values['base_url']!r}")
@@ -146,7 +202,8 @@ def _parse_site(table: Mapping[str, Any], root: Path) -> SiteConfig:
     output_dir = state_dir / "unused-output" if output_url else (root / values["output_dir"]).resolve()
     if not output_url and (state_dir == output_dir or output_dir in state_dir.parents):
         raise ConfigError("site.state_dir", "must not be inside output_dir (it would be served)")
-    values.update(output_dir=output_dir, state_dir=state_dir, output_url=output_url)
+    values.update(output_dir=output_dir, state_dir=state_dir, output_url=output_url,
+                  base_url_explicit="base_url" in table)  # env_overrides put TAGFEED_BASE_URL here too
     return SiteConfig(**values)
 
 
@@ -169,25 +226,22 @@ def _parse_source(table: Any, index: int, root: Path) -> TagPageSource | FeedSou
         raise ConfigError(where, "expected a table")
     kind = table.get("type")
     if kind == "tagpage":
-        _check_keys(table, TAGPAGE_KEYS, where)
+        _check_keys(table, {"type", *table_settings("tagpage")}, where)
         paths = table.get("paths")
         if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
             raise ConfigError(f"{where}.paths", "expected a non-empty list of paths or globs")
         return TagPageSource(paths=tuple(paths), root=root)
     if kind == "feed":
-        _check_keys(table, FEED_KEYS, where)
+        settings = table_settings("feed")
+        _check_keys(table, {"type", *settings}, where)
         url = table.get("url")
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{where}.url", f"expected an http(s) URL, got {url!r}")
         tags = table.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
             raise ConfigError(f"{where}.tags", "expected a list of tag names")
-        return FeedSource(
-            url=url,
-            tags=tuple(tags),
-            every=parse_duration(table.get("every", "30m"), f"{where}.every"),
-            max_bytes=_typed(table.get("max_bytes", 10 * 1024 * 1024), int, f"{where}.max_bytes"),
-        )
+        given = {k: typed(s, table[k], f"{where}.{k}") for k, s in settings.items() if k in table and k != "url"}
+        return FeedSource(url=url, **given)  # a key not given takes the dataclass's default, from SETTINGS
     raise ConfigError(f"{where}.type", f"expected 'tagpage' or 'feed', got {kind!r}")
 
 
@@ -201,13 +255,14 @@ def parse_config(data: Mapping[str, Any], root: Path, path: Path | None = None) 
         raise ConfigError("site", "expected a table")
     if not isinstance(schedule, Mapping):
         raise ConfigError("schedule", "expected a table")
-    _check_keys(schedule, SCHEDULE_SETTINGS, "schedule")
+    settings = table_settings("schedule")
+    _check_keys(schedule, settings, "schedule")
     if not isinstance(sources, list):
         raise ConfigError("sources", "expected an array of tables ([[sources]])")
     return Config(
         site=_parse_site(site, root),
-        build_every=parse_duration(schedule.get("build_every", "15m"), "schedule.build_every"),
         sources=tuple(_parse_source(s, i, root) for i, s in enumerate(sources)),
+        **{k: typed(s, schedule[k], s.name) for k, s in settings.items() if k in schedule},
         path=path,
     )
 
@@ -215,15 +270,15 @@ def parse_config(data: Mapping[str, Any], root: Path, path: Path | None = None) 
 def env_overrides(data: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     """``TAGFEED_BASE_URL`` and friends override the ``[site]`` key of the same name."""
     site = dict(data.get("site", {}))
-    for key, (default, _) in SITE_SETTINGS.items():
-        raw = environ.get(f"TAGFEED_{key.upper()}")
+    for key, setting in table_settings("site").items():
+        raw = environ.get(setting.env)
         if raw is None:
             continue
-        if isinstance(default, int):
+        if setting.kind == "integer":
             try:
                 site[key] = int(raw)
             except ValueError:
-                raise ConfigError(f"TAGFEED_{key.upper()}", f"expected an integer, got {raw!r}") from None
+                raise ConfigError(setting.env, f"expected an integer, got {raw!r}") from None
         else:
             site[key] = raw
     return {**data, "site": site}

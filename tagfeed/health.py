@@ -159,11 +159,11 @@ def source_lines(states: Sequence[SourceState], root: Path | None) -> list[Sourc
 
 
 def site_health(store: Store, site_title: str, urls: Urls, now: datetime, root: Path | None,
-                configured: set[str] | None = None, *,
+                configured: set[str] | None = None, *, version: str,
                 hub: str | None = None) -> tuple[list[SourceStatus], tuple[str, bytes]]:
     """After ingest: the index's lines for the ``configured`` sources and ``status.atom``, incidents updated."""
     incidents = public(update_incidents(store, now, configured), root)
-    feed = render_status(site_title, urls, incidents, status_since(store, now), hub=hub)
+    feed = render_status(site_title, urls, incidents, status_since(store, now), version=version, hub=hub)
     states = [s for s in store.sources() if configured is None or s.name in configured]
     return source_lines(states, root), (urls.status_path(), feed)
 

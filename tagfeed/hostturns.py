@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
-from sources.hostgate import DEFAULT_GAP, HOSTS, HostGate, host_of
+from sources.hostgate import HOSTS, HostGate, host_of
 
 HOST_LOCKS: Final = 0x7461_6768  # "tagh": the advisory-lock namespace of upstream hosts
 
@@ -30,7 +30,7 @@ class SharedHostGate:
         self.conn, self.local, self.sleep = conn, local, sleep
 
     @contextlib.contextmanager
-    def turn(self, url: str, gap: float = DEFAULT_GAP) -> Iterator[None]:
+    def turn(self, url: str, gap: float) -> Iterator[None]:
         host = host_of(url)
         with self.local.turn(url, 0):
             self.conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (HOST_LOCKS, host))

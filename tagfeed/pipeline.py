@@ -26,6 +26,7 @@ from feeds.urls import Urls
 from feeds.write import sweep_temp_files
 from sources.model import Article, merge
 from sources.tagpage import parse_tagpage_bytes, read_dump
+from tagfeed import __version__
 from tagfeed.aggregate import Aggregator, user_agent
 from tagfeed.archive import plan_archives
 from tagfeed.config import Config, FeedSource, SiteConfig, TagPageSource
@@ -349,11 +350,12 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     say = progress or (lambda stage, done, total: None)
     ingest = _Ingest()
+    urls, agent = Urls(config.site.base_url), user_agent(config.site.base_url)  # one each per build, handed down
     with locked_store(config.site) as store, _long_lived():
         clean_key = f"output_clean {config.site.output_dir}"
         if store.get_meta(clean_key) != "yes":  # the last build here was killed while writing: drop its temp files
             sweep_temp_files(config.site.output_dir)
-        aggregator = Aggregator(store, now, base_url=config.site.base_url, fetch_all=fetch_all,
+        aggregator = Aggregator(store, now, user_agent=agent, fetch_all=fetch_all,
                                 host_gap=config.site.host_gap, defer_states=True)
         shared = isinstance(store, PgStore)  # workers may poll too: feeds only under leases, as theirs
         markers = settled.load(store)  # dumps settled as they are: not parsed or settled again
@@ -372,7 +374,7 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         ingest.gather()
         gc.freeze()  # what was read lives through the build (see _long_lived)
         if shared and poll_feeds:
-            _poll_shared(config, cast(PgStore, store), ingest, fetch_all)
+            _poll_shared(config, cast(PgStore, store), ingest, fetch_all, agent)
         with _settling(store):  # workers settle polled articles meanwhile
             new = settle(store, ingest.articles, now)
         ingest.write_sightings(store, now)
@@ -382,16 +384,15 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         articles = list(store.articles(digests))
         gc.freeze()
         say("reading", len(config.sources), len(config.sources))
-        urls = Urls(config.site.base_url)
         archives = plan_archives(store, articles, config.site.max_items, config.site.archive_page_size)
         sources, status = site_health(store, config.site.title, urls, now,
                                       config.path.parent if config.path else None, ingest.names,
-                                      hub=config.site.websub_hub or None)
+                                      version=__version__, hub=config.site.websub_hub or None)
         publisher = open_publisher(config.site, store)  # a local directory or s3://bucket/prefix
         outputs = OutputIndex(store, publisher.state)  # groups whose inputs did not change are skipped
         files = render_site(config.site.title, urls, articles, config.site.max_items, archives=archives,
                             fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None,
-                            article_digests=digests)
+                            article_digests=digests, version=__version__)
         # a local directory or s3://bucket/prefix (tagfeed/publish.py)
         files = _counted(itertools.chain(files, [status]), say, estimate_files(articles))
         store.set_meta(clean_key, "no")
@@ -402,7 +403,7 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         store.set_meta("last_build_errors", str(len(ingest.errors)))
     if config.site.websub_hub:  # after the lock: a slow hub never holds up the next build
         ping_hub(config.site.websub_hub, changed_feed_urls(urls, report.written),
-                 user_agent=user_agent(config.site.base_url))
+                 user_agent=agent)
     return BuildReport(
         started=now, sources_ok=ingest.ok, sources_failed=len(ingest.errors),
         articles_seen=ingest.seen, articles_new=new, articles_total=len(articles),
@@ -425,12 +426,12 @@ def _counted(files: Iterable[File], say: Progress, total: int) -> Iterator[File]
         say("writing", done, total)
 
 
-def _poll_shared(config: Config, store: PgStore, ingest: _Ingest, fetch_all: bool) -> None:
+def _poll_shared(config: Config, store: PgStore, ingest: _Ingest, fetch_all: bool, agent: str) -> None:
     """Poll the due feeds of a store shared with workers as a worker does (``tagfeed.worker``):
     under leases, politely per host across processes, each poll's articles stored with its state."""
     from tagfeed.worker import poll_due  # lazily: the worker module imports this one
 
-    for url, error in poll_due(config, store, fetch_all=fetch_all):
+    for url, error in poll_due(config, store, user_agent=agent, fetch_all=fetch_all):
         if error:
             log.error("%s", error)
             ingest.errors.append(error)

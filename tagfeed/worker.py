@@ -32,7 +32,7 @@ from typing import Any
 
 from sources.fetch import CONNECT_TIMEOUT, TOTAL_TIMEOUT
 from sources.model import Article, merge
-from tagfeed.aggregate import Aggregator
+from tagfeed.aggregate import Aggregator, user_agent
 from tagfeed.config import Config, FeedSource
 from tagfeed.errors import ConfigError, StoreError, TagfeedError
 from tagfeed.hostturns import SharedHostGate
@@ -107,6 +107,7 @@ class Poller:
 
     config: Config
     owner: str
+    user_agent: str  # ``aggregate.user_agent``, made once by whoever makes the Poller
     lease: float = 300.0
 
     @property
@@ -139,7 +140,7 @@ class Poller:
     def poll_one(self, store: PgStore, source: FeedSource, now: datetime, fetch_all: bool = False) -> str | None:
         """Poll one feed; its error text, "" when it went well, None when it was not due after all."""
         # a poll must end well inside its lease, or another worker could take the feed meanwhile
-        aggregator = _Deferred(store, now, base_url=self.config.site.base_url, host_gap=self.config.site.host_gap,
+        aggregator = _Deferred(store, now, user_agent=self.user_agent, host_gap=self.config.site.host_gap,
                                connect_timeout=min(CONNECT_TIMEOUT, self.lease / 4),
                                total_timeout=min(TOTAL_TIMEOUT, self.lease / 2), fetch_all=fetch_all,
                                gate=SharedHostGate(store.conn), defer_states=True)
@@ -153,10 +154,11 @@ class Poller:
         return poll.error or ""
 
 
-def poll_due(config: Config, store: PgStore, *, fetch_all: bool = False) -> list[tuple[str, str | None]]:
+def poll_due(config: Config, store: PgStore, *, user_agent: str,
+             fetch_all: bool = False) -> list[tuple[str, str | None]]:
     """What a build on a shared store does instead of polling by itself: every due feed (every
     one with ``fetch_all``) that no worker holds, under leases like a worker's."""
-    poller = Poller(config, owner=f"build {default_owner()}")
+    poller = Poller(config, owner=f"build {default_owner()}", user_agent=user_agent)
     register(store.conn, sorted(poller.feeds))
     return poller.poll_claimed(store, poller.claim(store, len(poller.feeds), fetch_all), fetch_all=fetch_all)
 
@@ -168,7 +170,8 @@ class Worker:
         if not config.site.store:
             raise ConfigError("site.store", "tagfeed work needs a postgresql:// store shared by the workers")
         self.config, self.options, self.stop = config, options, stop
-        self.poller = Poller(config, owner=options.owner, lease=options.lease)
+        self.poller = Poller(config, owner=options.owner, user_agent=user_agent(config.site.base_url),
+                             lease=options.lease)
         self._build_retry: datetime | None = None  # after a failed build, this worker waits a period
 
     def run(self) -> None:

@@ -66,6 +66,7 @@ from lxml import etree, isoschematron
 from feeds.channel import Channel
 from feeds.urls import Urls
 from sources.model import Article, Tag, article_id, make_tag, uuid_urn
+from tagfeed import __version__
 
 SCHEMAS = Path(__file__).parent / "data" / "schemas"
 FEEDS_BASE_URL = "http://127.0.0.1:8080/"
@@ -114,12 +115,12 @@ def urls() -> Urls:
 
 @pytest.fixture
 def all_channel(urls: Urls) -> Channel:
-    return Channel(urls=urls, site_title="tagfeed")
+    return Channel(urls=urls, site_title="tagfeed", generator_version=__version__)
 
 
 @pytest.fixture
 def tag_channel(urls: Urls) -> Channel:
-    return Channel(urls=urls, site_title="tagfeed", tag=Tag(slug="putin", name="Putin"))
+    return Channel(urls=urls, site_title="tagfeed", generator_version=__version__, tag=Tag(slug="putin", name="Putin"))
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def _poll(store: Store, source: FeedSource, now: datetime, **kw: object) -> Poll:
-    return Aggregator(store, now, base_url=BASE, **kw).poll(source)  # type: ignore[arg-type]
+    return Aggregator(store, now, user_agent=user_agent(BASE), **kw).poll(source)  # type: ignore[arg-type]
 
 
 def _requests(httpserver: HTTPServer, path: str) -> list[Request]:
@@ -212,14 +212,14 @@ def test_a_stalled_upstream_times_out_as_a_recorded_error(httpserver: HTTPServer
     httpserver.expect_request("/stall").respond_with_handler(lambda request: Response(stall()))
     source = FeedSource(url=httpserver.url_for("/stall"))
     try:
-        poll = Aggregator(store, T0, base_url=BASE, connect_timeout=0.2, total_timeout=0.5).poll(source)
+        poll = Aggregator(store, T0, user_agent=user_agent(BASE), connect_timeout=0.2, total_timeout=0.5).poll(source)
     finally:
         release.set()
     assert poll.error is not None and "timed out" in poll.error
 
 
 def test_same_link_under_two_ids_becomes_the_first_id(store: Store) -> None:
-    aggregator = Aggregator(store, T0, base_url=BASE)
+    aggregator = Aggregator(store, T0, user_agent=user_agent(BASE))
     first = Article(id="tag:a.example,2024:1", title="A", link="https://news.example/1", tags=(make_tag("A"),))
     second = Article(id="tag:b.example,2024:9", title="A", link="https://news.example/1", tags=(make_tag("B"),))
     other = Article(id="tag:b.example,2024:10", title="B", link="https://news.example/2")
@@ -227,7 +227,7 @@ def test_same_link_under_two_ids_becomes_the_first_id(store: Store) -> None:
     assert aggregator.canonical([second, other]) == [dataclasses.replace(second, id=first.id), other]
     stored = Article(id="urn:uuid:old", title="Old", link="https://news.example/3", published=T0, updated=T0)
     store.put_articles([stored])
-    later = Aggregator(store, T0, base_url=BASE)
+    later = Aggregator(store, T0, user_agent=user_agent(BASE))
     newcomer = Article(id="tag:c.example,2024:3", title="Old", link="https://news.example/3")
     assert later.canonical([newcomer])[0].id == "urn:uuid:old"  # the stored id wins
 

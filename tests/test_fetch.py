@@ -27,6 +27,7 @@ from sources.fetch import (
     next_fetch,
     parse_retry_after,
 )
+from tagfeed.config import default
 from tagfeed.errors import FetchError
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -40,7 +41,7 @@ class _State:
 
 
 def _fetch(url: str, **kw: Any) -> FetchResult:
-    return fetch(url, user_agent=UA, **kw)
+    return fetch(url, user_agent=UA, **{"max_bytes": default("feed.max_bytes"), **kw})
 
 
 # -- pure -------------------------------------------------------------------

@@ -119,7 +119,7 @@ def _url(server: HTTPServer, host: str, path: str) -> str:
 
 def _poll_all(tmp_path: Path, gate: HostGate, urls: list[str], name: str = "state") -> None:
     with Store.open(tmp_path / name) as store:
-        aggregator = Aggregator(store, T0, base_url="http://127.0.0.1:8080/", host_gap=GAP, gate=gate)
+        aggregator = Aggregator(store, T0, user_agent="tagfeed-test", host_gap=GAP, gate=gate)
         for url in urls:
             assert aggregator.poll(FeedSource(url=url)).error is None
 

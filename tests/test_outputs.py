@@ -73,11 +73,11 @@ def test_fingerprint_moves_with_any_field(sample_articles: list[Article]) -> Non
     import dataclasses
 
     article = sample_articles[0]
-    same = Prints().of(("x",), [article])
-    assert Prints().of(("x",), [dataclasses.replace(article)]) == same
+    same = Prints(version="1").of(("x",), [article])
+    assert Prints(version="1").of(("x",), [dataclasses.replace(article)]) == same
     for change in ({"title": article.title + "!"}, {"caption": "new"}, {"truncated": not article.truncated}):
-        assert Prints().of(("x",), [dataclasses.replace(article, **change)]) != same  # type: ignore[arg-type]
-    assert Prints().of(("y",), [article]) != same
+        assert Prints(version="1").of(("x",), [dataclasses.replace(article, **change)]) != same  # type: ignore[arg-type]
+    assert Prints(version="1").of(("y",), [article]) != same
 
 
 def test_files_edited_replaced_or_removed_by_hand_are_rendered_again(project: Path,

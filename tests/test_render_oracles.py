@@ -35,6 +35,7 @@ from feeds.urls import Urls
 from sources.feed import parse_feed
 from sources.model import Article, Tag, make_tag, uuid_urn
 from sources.tagpage import read_tagpage
+from tagfeed import __version__
 from tagfeed.errors import RenderError
 
 ROOT = Path(__file__).parent.parent
@@ -49,11 +50,13 @@ def _json_oracle(channel: Channel, articles: Sequence[Article]) -> bytes:
 
 def _channels(urls: Urls) -> list[Channel]:
     return [
-        Channel(urls=urls, site_title="tagfeed"),
-        Channel(urls=urls, site_title="tagfeed", tag=Tag(slug="putin", name="Putin")),
-        Channel(urls=urls, site_title='A & <B> "site"', tag=Tag(slug="x-1", name="X & <y> 'z'"),
+        Channel(urls=urls, site_title="tagfeed", generator_version=__version__),
+        Channel(urls=urls, site_title="tagfeed", generator_version=__version__, tag=Tag(slug="putin", name="Putin")),
+        Channel(urls=urls, site_title='A & <B> "site"', generator_version=__version__,
+                tag=Tag(slug="x-1", name="X & <y> 'z'"),
                 language="en", generator_uri="https://example.org/?a=1&b=2", hub="https://hub.example/?x=1&y"),
-        Channel(urls=Urls("https://example.org/sub/dir?"), site_title="Ünïcødé ✓ 𝄞", hub="https://hub.example/"),
+        Channel(urls=Urls("https://example.org/sub/dir?"), site_title="Ünïcødé ✓ 𝄞", generator_version=__version__,
+                hub="https://hub.example/"),
     ]
 
 
@@ -148,7 +151,8 @@ def test_archives_and_hub(urls: Urls, monkeypatch: pytest.MonkeyPatch) -> None:
                 for n in range(7)]
     pages = TagArchive(pages=((articles[6].id, articles[5].id), (articles[4].id, articles[3].id)))
     for hub in (None, "https://hub.example/?a&b"):
-        channel = Channel(urls=urls, site_title="tagfeed", tag=tag, hub=hub, language="de")
+        channel = Channel(urls=urls, site_title="tagfeed", generator_version=__version__, tag=tag, hub=hub,
+                          language="de")
         ours = _archive_tree(articles, channel, pages, monkeypatch, oracle=False)
         assert ours == _archive_tree(articles, channel, pages, monkeypatch, oracle=True)
         assert [path for path, _ in ours] == ["tags/putin.atom", "tags/putin/archive/1.atom",
@@ -175,11 +179,12 @@ def test_whole_tree_with_shared_entries(sample_articles: list[Article], urls: Ur
             for n in range(1, 4) for a in sample_articles]  # type: ignore[operator]
     articles = [*sample_articles, *more]
     for sources in (SOURCES, ()):
-        ours = list(feeds.site.render_site("tag & <feed>", urls, articles, 7, sources=sources))
+        ours = list(feeds.site.render_site("tag & <feed>", urls, articles, 7, sources=sources, version=__version__))
         assert "index.html" in dict(ours)
         with monkeypatch.context() as patch:
             _oracle_site(patch)
-            assert ours == list(feeds.site.render_site("tag & <feed>", urls, articles, 7, sources=sources))
+            assert ours == list(feeds.site.render_site("tag & <feed>", urls, articles, 7, sources=sources,
+                                                       version=__version__))
 
 
 # -- random articles with nasty text
@@ -230,7 +235,8 @@ def test_random_index(tags: list[TagEntry], articles: list[Article], sources: li
 
 def test_index_cases(sample_articles: list[Article], urls: Urls) -> None:
     """Each branch of index.html on its own: no tags, no articles, no sources, and every source line."""
-    channel = Channel(urls=urls, site_title='A & <B> "site" \'q\' Ünï ✓', hub="https://hub.example/?x=1&y")
+    channel = Channel(urls=urls, site_title='A & <B> "site" \'q\' Ünï ✓', generator_version=__version__,
+                      hub="https://hub.example/?x=1&y")
     tags = [TagEntry(Tag(slug="putin", name="Putin"), 3), TagEntry(Tag(slug="x-y", name="X & <Y> \"q\" 'é'"), 0)]
     empty = render_index(channel, [], [], [])
     assert empty == render_index_jinja(channel, [], [], [])
@@ -253,7 +259,7 @@ def test_index_cases(sample_articles: list[Article], urls: Urls) -> None:
 @given(_articles())
 def test_uncleaned_text_is_refused_like_lxml(article: Article) -> None:
     """Without xml_clean, what lxml refuses the string renderers refuse too."""
-    channel = Channel(urls=Urls(BASE), site_title="tagfeed")
+    channel = Channel(urls=Urls(BASE), site_title="tagfeed", generator_version=__version__)
     for ours, oracle in ((render_atom, render_atom_feedgen), (render_rss, render_rss_feedgen)):
         try:
             expected = oracle(channel, [article])

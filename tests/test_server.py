@@ -326,12 +326,12 @@ def test_base_url_follows_the_served_address_unless_set(tmp_path: Path) -> None:
     implicit, explicit = tmp_path / "implicit.toml", tmp_path / "explicit.toml"
     implicit.write_text("[site]\ntitle = 'x'\n")
     explicit.write_text("[site]\nbase_url = 'https://feeds.example.org/'\n")
-    served = server.served_config(load_config(implicit, environ={}), "127.0.0.1", 9999, environ={})
+    served = server.served_config(load_config(implicit, environ={}), "127.0.0.1", 9999)
     assert served.site.base_url == "http://127.0.0.1:9999/"
-    kept = server.served_config(load_config(explicit, environ={}), "127.0.0.1", 9999, environ={})
+    kept = server.served_config(load_config(explicit, environ={}), "127.0.0.1", 9999)
     assert kept.site.base_url == "https://feeds.example.org/"
     env = {"TAGFEED_BASE_URL": "https://env.example.org/"}
-    from_env = server.served_config(load_config(implicit, environ=env), "127.0.0.1", 9999, environ=env)
+    from_env = server.served_config(load_config(implicit, environ=env), "127.0.0.1", 9999)
     assert from_env.site.base_url == "https://env.example.org/"
     assert server.served_url("::1", 80) == "http://[::1]:80/"
     wildcard = server.served_url("0.0.0.0", 8080)

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from feeds.site import render_site
 from feeds.urls import Urls
 from sources.model import Article, make_tag
+from tagfeed import __version__
 
 
 def _tree(urls: Urls, articles: list[Article], max_items: int = 50) -> dict[str, bytes]:
-    files = list(render_site("tagfeed", urls, articles, max_items))
+    files = list(render_site("tagfeed", urls, articles, max_items, version=__version__))
     tree = dict(files)
     assert len(tree) == len(files), "a path was yielded twice"
     return tree
@@ -105,7 +106,7 @@ def test_any_text_renders_to_parsable_feeds(title: str, name: str) -> None:
     when = datetime(2001, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=len(title))
     article = Article(id="urn:uuid:00000000-0000-5000-8000-000000000001", title=title,
                       paragraphs=(title,), tags=(make_tag(name),), published=when, updated=when)
-    tree = dict(render_site("tagfeed", Urls("http://127.0.0.1:8080/"), [article], 50))
+    tree = dict(render_site("tagfeed", Urls("http://127.0.0.1:8080/"), [article], 50, version=__version__))
     for path in ("all.atom", "all.rss"):
         assert feedparser.parse(tree[path]).bozo == 0, path
     assert json.loads(tree["all.json"])["items"][0]["id"] == article.id
@@ -119,7 +120,8 @@ def _fingerprints(urls: Urls, articles: list[Article], digests: dict[str, bytes]
         seen[paths[0]] = fingerprint
         return False
 
-    list(render_site("tagfeed", urls, articles, 50, fresh=fresh, article_digests=digests))
+    list(render_site("tagfeed", urls, articles, 50, fresh=fresh, article_digests=digests,
+                     version=__version__))
     return seen
 
 

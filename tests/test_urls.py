@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tagfeed.errors import RenderError
+from tagfeed.config import parse_config
+from tagfeed.errors import ConfigError, RenderError
 from feeds.urls import FORMATS, Urls
 from sources.model import Article, article_id
 
@@ -29,8 +32,10 @@ def test_urls_and_links(urls: Urls) -> None:
     assert urls.article_link(upstream) == "https://e.org/1"
 
 
-def test_base_url_gets_its_slash() -> None:
-    assert Urls("https://example.org/feeds").url("all.atom") == "https://example.org/feeds/all.atom"
+def test_base_url_gets_its_slash(tmp_path: Path) -> None:
+    """The config checks and completes base_url once; ``Urls`` takes it as it is."""
+    site = parse_config({"site": {"base_url": "https://example.org/feeds"}}, root=tmp_path).site
+    assert Urls(site.base_url).url("all.atom") == "https://example.org/feeds/all.atom"
 
 
 def test_relative_hrefs_between_pages(urls: Urls) -> None:
@@ -46,8 +51,8 @@ def test_bad_slugs_are_refused(urls: Urls, slug: str) -> None:
         urls.tag_path(slug, "atom")
 
 
-def test_bad_format_and_base_url_are_refused(urls: Urls) -> None:
+def test_bad_format_and_base_url_are_refused(urls: Urls, tmp_path: Path) -> None:
     with pytest.raises(RenderError):
         urls.tag_path("putin", "exe")  # type: ignore[arg-type]
-    with pytest.raises(RenderError, match="base_url"):
-        Urls("/relative/")
+    with pytest.raises(ConfigError, match="site.base_url"):
+        parse_config({"site": {"base_url": "/relative/"}}, root=tmp_path)
