@@ -30,12 +30,13 @@ from feeds.rss import render_rss
 from feeds.urls import Urls
 from sources.feed import parse_feed
 from sources.model import Article
+from tagfeed import __version__
 from tagfeed.errors import TagfeedError
 
 CASES = int(os.environ.get("FUZZ_CASES", "300"))
 CPU_LIMIT = 1.0  # seconds of CPU a single mutant may cost (the bound)
 HANG_LIMIT = 10  # wall seconds after which a case counts as hung, whatever the machine's load
-CHANNEL = Channel(urls=Urls("https://feeds.example.org/"), site_title="fuzz")
+CHANNEL = Channel(urls=Urls("https://feeds.example.org/"), site_title="fuzz", generator_version=__version__)
 SETTLED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)  # what a build's settle would give an undated article
 
 
