@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conftest import DATA, ROOT, run_tagfeed
+from helpers import DATA, ROOT, run_tagfeed
 
 
 def test_every_command_has_help() -> None:
