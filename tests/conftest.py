@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import jsonschema
 import pytest
-from helpers import BUILD_TIME, DATA, ROOT, LiveServer
+from helpers import BUILD_TIME, DATA, ROOT, LiveServer, assert_golden
 from lxml import etree, isoschematron
 from pgserver import pg_url, postgres_server  # noqa: F401  (one real PostgreSQL per session)
 
@@ -25,6 +25,18 @@ if TYPE_CHECKING:
     from flask.testing import FlaskClient
 
     from tagfeed.config import Config
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/data/golden/ from what the code renders now (then review the diff)")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, bytes], None]:
+    """Compare bytes with tests/data/golden/<name>, or rewrite that file under --update-golden."""
+    update = bool(request.config.getoption("--update-golden"))
+    return lambda name, rendered: assert_golden(name, rendered, update=update)
 
 
 # --- the project: a copy of tagfeed.toml + seeds/, and its build -------------------------------

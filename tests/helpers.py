@@ -1,4 +1,5 @@
-"""What many test modules share and is not a fixture: paths, free ports, the real CLI, live servers.
+"""What many test modules share and is not a fixture: paths, free ports, the real CLI, live servers,
+hypothesis strategies for the renderers.
 
 Imported as ``from helpers import ...`` (pytest puts tests/ on sys.path); conftest.py holds only
 fixtures, built from these.
@@ -6,6 +7,8 @@ fixtures, built from these.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import http.client
 import os
 import shutil
@@ -14,16 +17,23 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from datetime import datetime, timezone
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
+
+from feeds.channel import xml_clean, xml_text
+from feeds.status import STATE_NAMES, SourceStatus
+from sources.model import Article, Tag
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 # The `now` of the tests' seed builds (tests/data/golden/ holds that build's pages).
 BUILD_TIME = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+GOLDEN = DATA / "golden"
 
 
 def free_port() -> int:
@@ -82,6 +92,34 @@ def wait_until(ready: Callable[[], bool], timeout: float, what: str, interval: f
             return
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def assert_golden(name: str, rendered: bytes, *, update: bool) -> None:
+    """``rendered`` is byte for byte tests/data/golden/``name``; else fail with a unified diff.
+
+    With ``update`` (``pytest --update-golden``) the file is (re)written instead: the one way
+    a golden file changes, so a change to a page is a reviewed diff in the commit.
+    """
+    path = GOLDEN / name
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != rendered:
+            path.write_bytes(rendered)
+        return
+    hint = "If the change is intended, run `pytest --update-golden` and commit the new file with the code."
+    if not path.is_file():
+        pytest.fail(f"{name}: no golden file in {GOLDEN}. {hint}", pytrace=False)
+    expected = path.read_bytes()
+    if rendered == expected:
+        return
+    old = expected.decode("utf-8", "backslashreplace").splitlines(keepends=True)
+    new = rendered.decode("utf-8", "backslashreplace").splitlines(keepends=True)
+    diff = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            for line in difflib.unified_diff(old, new, f"golden/{name}", f"rendered {name}", n=2)]
+    if len(diff) > 80:
+        diff = [*diff[:80], f"... {len(diff) - 80} more diff lines\n"]
+    pytest.fail(f"{name} differs from its golden file ({len(expected)} bytes, now {len(rendered)}):\n"
+                f"{''.join(diff)}{hint}", pytrace=False)
 
 
 _SERVER_TOML = """\
@@ -155,3 +193,38 @@ class LiveServer:
             return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
         finally:
             conn.close()
+
+
+# --- hypothesis strategies: nasty text, articles and source statuses for the renderers ----------
+
+NASTY_TEXT = st.text(st.characters(codec="utf-8") | st.sampled_from("&<>\"'\r\n\t\x0c\x00\x85\u2028\ufffe]]>"),
+                     max_size=30)
+SLUGS = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+ZONES = st.sampled_from([timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))])
+DATES = st.builds(lambda d, z: d.replace(tzinfo=timezone.utc).astimezone(z),
+                  st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9998, 12, 31)), ZONES)
+
+
+@st.composite
+def nasty_articles(draw: st.DrawFn) -> Article:
+    """Any article, its text full of markup, control characters and non-XML characters."""
+    published = draw(DATES)
+    return Article(
+        id=draw(st.sampled_from(["urn:uuid:" + str(uuid.UUID(int=draw(st.integers(0, 2**128 - 1)))),
+                                 "https://example.org/a?b=1&c=<d>", draw(NASTY_TEXT.filter(bool))])),
+        title=draw(NASTY_TEXT), summary=draw(NASTY_TEXT), paragraphs=tuple(draw(st.lists(NASTY_TEXT, max_size=3))),
+        content_html=draw(st.none() | NASTY_TEXT), caption=draw(st.none() | NASTY_TEXT),
+        tags=tuple(draw(st.lists(st.builds(Tag, slug=SLUGS, name=NASTY_TEXT), max_size=3))),
+        link=draw(st.none() | st.sampled_from(["https://e.org/x?a=1&b=2", "ftp://e.org/", "http://e.org/\"<>"])),
+        published=published, updated=draw(st.none() | DATES), truncated=draw(st.booleans()),
+        source_title=draw(st.none() | NASTY_TEXT), source_url=draw(st.none() | st.just("https://e.org/f?a&b")),
+    )
+
+
+SOURCE_STATUSES = st.builds(SourceStatus, name=NASTY_TEXT, state=st.sampled_from([*STATE_NAMES, "other & <x>"]),
+                            last_error=st.none() | NASTY_TEXT, next_try=st.none() | DATES)
+
+
+def clean_for_rendering(articles: Sequence[Article]) -> list[Article]:
+    """The articles as the pipeline hands them to the renderers: text XML can carry (ids are never dirty)."""
+    return [dataclasses.replace(xml_clean(a), id=xml_text(a.id) or "x") for a in articles]
