@@ -76,8 +76,8 @@ def with_history(feed: bytes, *, links: Sequence[tuple[str, str]], self_url: str
                  archive: bool = False) -> bytes:
     """An Atom document with RFC 5005 links added (and ``fh:archive`` on an archive page).
 
-    feedgen cannot add a foreign element to the feed itself, so this edits its
-    output; the serialization is lxml's, as feedgen's is, so bytes stay stable.
+    This edits ``render_atom``'s output with lxml, whose serialization that output
+    already follows, so bytes stay stable.
     """
     if not links and self_url is None and not archive:
         return feed

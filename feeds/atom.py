@@ -1,10 +1,8 @@
 """Atom 1.0 (RFC 4287): bytes in, nothing on disk.
 
-``render_atom`` builds the document as a string, byte for byte what
-``render_atom_feedgen`` (feedgen + lxml, kept as the oracle the tests compare
-against) serializes, several times faster. With feedgen every date is set
-explicitly (it would fill now()) and entries are appended in the order given
-(it prepends by default).
+``render_atom`` builds the document as a string, byte for byte what feedgen
+with lxml's serialization writes (tests/oracles.py, the reference the tests
+compare it with), several times faster.
 """
 
 from __future__ import annotations
@@ -14,20 +12,12 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
-
-from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseEntryExtension
-from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from feeds.channel import (
     GENERATOR,
     Channel,
     EntryFacts,
     check_xml,
-    entry_content,
-    entry_dates,
     entry_facts,
     entry_summary,
     entry_title,
@@ -42,80 +32,9 @@ from tagfeed.errors import RenderError
 _LOOKS_LIKE_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|&#?\w+;")
 
 
-class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
-    """What feedgen cannot say itself, added to the entry element it built.
-
-    - Plain text that looks like markup (``<b>``, ``</i>``, ``&amp;``) becomes
-      ``type="html"`` holding the escaped text: the same text for readers, and
-      none of them renders it as markup. ``AT&T`` or ``a < b`` stay text.
-    - atom:source (RFC 4287 §4.2.11) for copied entries. The upstream feed's
-      own id and updated are not kept, so its URL stands for the id and the
-      entry's updated for a lower bound of the feed's.
-    """
-
-    def __init__(self) -> None:
-        self.article: Article | None = None
-        self.updated: str = ""
-
-    def extend_atom(self, entry: Any) -> Any:
-        for name in ("title", "summary"):
-            element = entry.find(name)
-            if element is not None and element.text and _LOOKS_LIKE_MARKUP.search(element.text):
-                element.text = html.escape(element.text, quote=False)
-                element.set("type", "html")
-        if self.article is not None and self.article.source_url:
-            _add_source(entry, self.article, self.updated)
-        return entry
-
-
-def _add_source(entry: Any, article: Article, updated: str) -> None:
-    source = etree.SubElement(entry, "source")
-    etree.SubElement(source, "id").text = article.source_url
-    if article.source_title:
-        etree.SubElement(source, "title").text = article.source_title
-    etree.SubElement(source, "updated").text = updated
-    etree.SubElement(source, "link", rel="self", href=article.source_url)
-
-
-def render_atom_feedgen(channel: Channel, articles: Sequence[Article]) -> bytes:
-    fg = FeedGenerator()
-    fg.id(channel.feed_id)
-    fg.title(channel.title)
-    fg.subtitle(channel.subtitle)
-    fg.link(href=channel.feed_url("atom"), rel="self", type=MEDIA_TYPES["atom"])
-    fg.link(href=channel.html_url, rel="alternate", type=MEDIA_TYPES["html"])
-    if channel.hub:
-        fg.link(href=channel.hub, rel="hub")
-    fg.author(name=channel.site_title, uri=channel.urls.home_url)
-    fg.generator(GENERATOR, version=channel.generator_version, uri=channel.generator_uri)
-    if channel.language:
-        fg.language(channel.language)
-    fg.updated(feed_updated(channel, articles))
-    for article in articles:
-        _add_entry(fg.add_entry(order="append"), channel, article)
-    return bytes(fg.atom_str(pretty=True, encoding="UTF-8"))
-
-
-def _add_entry(fe: FeedEntry, channel: Channel, article: Article) -> None:
-    published, updated = entry_dates(article)
-    fe.id(article.id)
-    fe.title(entry_title(article))
-    fe.link(href=channel.urls.article_link(article), rel="alternate", type=MEDIA_TYPES["html"])
-    fe.published(published)
-    fe.updated(updated)
-    if summary := entry_summary(article):
-        fe.summary(summary)
-    fe.content(entry_content(article), type="html")
-    for tag in article.tags:
-        fe.category(term=tag.slug, label=tag.name)
-    fe.register_extension("tagfeed", _EntryExtras, atom=True, rss=False)
-    fe.tagfeed.article = article
-    fe.tagfeed.updated = updated.isoformat()
-
-
 def render_atom(channel: Channel, articles: Sequence[Article], entries: Sequence[bytes] | None = None,
                 updated: datetime | None = None) -> bytes:
-    """The same bytes as ``render_atom_feedgen``, built as a string (lxml's escaping and indentation).
+    """The same bytes as feedgen + lxml (tests/oracles.py), built as a string (lxml's escaping and indentation).
 
     A caller rendering many feeds (feeds/site.py) hands in each article's ``atom_entry`` as UTF-8,
     made once for all its feeds, and the feed's ``updated`` (``feed_updated``) if it knows it. That
@@ -162,7 +81,9 @@ def _link(href: str, rel: str, media_type: str | None = None) -> str:
 
 
 def _text_construct(name: str, text: str) -> str:
-    """Title or summary: markup-like plain text goes as escaped ``type="html"`` (see _EntryExtras)."""
+    """Title or summary: plain text that looks like markup (``<b>``, ``</i>``, ``&amp;``) goes as
+    ``type="html"`` holding the escaped text: the same text for readers, and none of them renders
+    it as markup. ``AT&T`` or ``a < b`` stay text."""
     if ("<" in text or "&" in text) and _LOOKS_LIKE_MARKUP.search(text):  # `in` first: most text has neither
         return f'    <{name} type="html">{xml_escape(html.escape(text, quote=False))}</{name}>\n'
     return f"    <{name}>{xml_escape(text)}</{name}>\n"
@@ -180,7 +101,8 @@ def atom_entry(article: Article, facts: EntryFacts) -> str:
         out.append(_text_construct("summary", summary))
     out.extend([_category(tag.slug, tag.name) for tag in article.tags])
     out += ["    <published>", facts.published_text, "</published>\n"]
-    if article.source_url:
+    if article.source_url:  # atom:source (RFC 4287 §4.2.11): the upstream feed's own id and updated are
+        # not kept, so its URL stands for the id and the entry's updated for a lower bound of the feed's
         source_title = f"      <title>{xml_escape(article.source_title)}</title>\n" if article.source_title else ""
         out += ["    <source>\n      <id>", xml_escape(article.source_url), "</id>\n", source_title,
                 "      <updated>", stamp, '</updated>\n      <link rel="self" href="',

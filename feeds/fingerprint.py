@@ -2,8 +2,8 @@
 
 A fingerprint hashes every input of a group of files (the channel, the
 articles with all their fields, the options) together with the rendering code
-itself (every module and template of ``feeds/``, and tagfeed's version, passed
-in), so a change to any of them gives a new one. Pure: whoever calls ``render_site`` decides, through a
+itself (the source of every module of ``feeds/``, where every output's bytes
+are made, and tagfeed's version, passed in), so a change to any of them gives a new one. Pure: whoever calls ``render_site`` decides, through a
 ``Fresh`` callback, whether the files of a fingerprint are already on disk.
 """
 
@@ -25,12 +25,11 @@ def never_fresh(paths: tuple[str, ...], fingerprint: str) -> bool:
 
 
 @cache
-def code_version(version: str) -> bytes:
-    """The rendering code and templates as they are now: editing either, or a new ``version``
-    of tagfeed, re-renders everything."""
-    root = Path(__file__).parent
+def code_version(version: str, root: Path = Path(__file__).parent) -> bytes:
+    """The rendering code as it is now: every output is string-built in feeds/*.py (``root``), so
+    editing any of them, or a new ``version`` of tagfeed, re-renders everything."""
     digest = hashlib.blake2b(version.encode(), digest_size=16)
-    for path in sorted([*root.glob("*.py"), *(root / "templates").glob("*")]):
+    for path in sorted(root.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.digest()
 

@@ -1,13 +1,10 @@
 """HTML pages for people: the index, one page per tag, one per article.
 
-Jinja2 with autoescape on; templates only lay out what these functions hand
-them. Links between pages are relative (the tree works from any host or a
-disk), feed links absolute (readers copy them).
-
-Every page is string-built here to the byte what its template gives
-(``render_*_jinja``, which the tests compare against, so the templates stay the
-reference): tag and article pages are thousands a build, and the index of a
-large site (every tag, every source) took Jinja several times as long.
+Links between pages are relative (the tree works from any host or a disk),
+feed links absolute (readers copy them). Every page is string-built: tag and
+article pages are thousands a build, and a template engine took several times
+as long. Every piece of text is escaped as HTML autoescaping does (``_e``); the
+pages of the seed build are held byte for byte by tests/data/golden/.
 """
 
 from __future__ import annotations
@@ -15,20 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, lru_cache
-from pathlib import Path
-
-import jinja2
-from markupsafe import Markup
+from functools import lru_cache
 
 from feeds.channel import GENERATOR, Channel, EntryFacts, entry_dates, entry_facts, entry_summary
 from feeds.status import SourceStatus
 from feeds.urls import FORMAT_NAMES, FORMATS, MEDIA_TYPES, Urls
 from sources.model import Article, Tag
 from tagfeed.errors import RenderError
-
-TEMPLATES = Path(__file__).parent / "templates"
-
 
 @dataclass(frozen=True, slots=True)
 class FeedLink:
@@ -55,23 +45,6 @@ class TagEntry:
     count: int
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["isodate"] = lambda d: d.isoformat()
-    env.filters["humandate"] = human_date
-    env.globals.update(published=lambda a: entry_dates(a)[0], updated=lambda a: entry_dates(a)[1],
-                       summary=entry_summary, generator=GENERATOR)
-    return env
-
-
 def human_date(moment: datetime) -> str:
     """Locale-free, so the bytes do not depend on the machine.
 
@@ -88,44 +61,16 @@ def feed_links(channel: Channel) -> list[FeedLink]:
             for fmt in FORMATS]
 
 
-def _render(template: str, **context: object) -> bytes:
-    return _environment().get_template(template).render(**context).encode("utf-8")
-
-
-def render_tag_page_jinja(channel: Channel, articles: Sequence[Article]) -> bytes:
-    here = channel.path("html")
-    return _render("tag.html", channel=channel, urls=channel.urls, here=here, title=channel.title,
-                   site_title=channel.site_title, feeds=feed_links(channel), articles=articles)
-
-
-def render_index_jinja(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[Article],
-                       sources: Sequence[SourceStatus] = ()) -> bytes:
-    """The home page: every tag with its feeds, then the newest articles."""
-    here = channel.urls.index_path()
-    return _render("index.html", channel=channel, urls=channel.urls, here=here, title=channel.title,
-                   site_title=channel.site_title, feeds=feed_links(channel), tags=tags,
-                   articles=articles, sources=sources)
-
-
-def render_article_page_jinja(site_title: str, urls: Urls, article: Article) -> bytes:
-    here = urls.article_path(article)
-    body = Markup(article.content_html) if article.content_html else None  # sanitized upstream
-    upstream = article.link if article.link and article.link.startswith(("http://", "https://")) else None
-    return _render("article.html", site_title=site_title, urls=urls, here=here, feeds=[],
-                   article=article, body=body, upstream=upstream,
-                   title=f"{article.title} — {site_title}")
-
-
 def _e(value: str) -> str:
-    """markupsafe.escape (what autoescape applies), as a plain str. Most text has nothing to
-    escape, and five ``in`` tests cost less than five ``replace`` calls (or markupsafe's Markup)."""
+    """HTML-escaped as markupsafe.escape (Jinja's autoescape) does it, as a plain str. Most text has
+    nothing to escape, and five ``in`` tests cost less than five ``replace`` calls."""
     if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
         return (value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
                 .replace("'", "&#39;").replace('"', "&#34;"))
     return value
 
 
-# base.html around a page's main block.
+# The frame around every page's main part.
 _HEAD = """<!doctype html>
 <html lang="en">
 <head>
@@ -148,12 +93,12 @@ _TEASER = '<p class="meta">This is the teaser the source published; the article 
 
 
 def _frame(title: str, feeds: Sequence[FeedLink], urls: Urls, here: str, site_title: str, main: list[str]) -> bytes:
-    """base.html: head, autodiscovery links, header, ``main``, footer."""
+    """A whole page: head, autodiscovery links, header, ``main``, footer."""
     return "".join([_frame_top(title, feeds, urls, here, site_title), *main, _FOOT]).encode("utf-8")
 
 
 def _frame_top(title: str, feeds: Sequence[FeedLink], urls: Urls, here: str, site_title: str) -> str:
-    """base.html up to its main block: head, autodiscovery links, header."""
+    """A page up to its main part: head, autodiscovery links, header."""
     out = [_HEAD, _e(title), "</title>\n"]
     out.extend(f'<link rel="alternate" type="{_e(f.media_type)}" title="{_e(f.title)}" href="{_e(f.href)}">\n'
                for f in feeds)
@@ -184,7 +129,7 @@ def _time(moment: datetime) -> str:
 
 
 def render_tag_page(channel: Channel, articles: Sequence[Article], rows: Sequence[bytes] | None = None) -> bytes:
-    """tag.html, string-built: the same bytes as ``render_tag_page_jinja``.
+    """A tag's page: its feeds, then its articles, newest first.
 
     A caller rendering many tag pages (feeds/site.py) hands in each article's ``tag_page_row``
     as UTF-8, made once for all pages: they are all in one folder, so a row is the same on each.
@@ -209,7 +154,7 @@ _ITEMS_END = ("</ul>\n\n" + _LIST_END + _FOOT).encode("utf-8")
 
 
 def tag_page_row(urls: Urls, here: str, article: Article, facts: EntryFacts) -> str:
-    """One ``<li>`` of a page's article list (_macros.html ``article_list``); it depends on ``here``'s folder."""
+    """One ``<li>`` of a page's article list; it depends on ``here``'s folder."""
     return _article_row(urls, here, article, facts.published)
 
 
@@ -223,7 +168,7 @@ def _article_row(urls: Urls, here: str, article: Article, published: datetime) -
 
 
 def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:
-    """article.html, string-built: the same bytes as ``render_article_page_jinja``."""
+    """An article's page: its text (or the upstream HTML), the teaser note, the source link, its tags."""
     here = urls.article_path(article)
     published, updated = entry_dates(article)
     main = ["<article>\n<h1>", _e(article.title), '</h1>\n<p class="meta">Published ', _time(published), "\n"]
@@ -249,7 +194,7 @@ def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:
     return _frame(f"{article.title} — {site_title}", (), urls, here, site_title, main)
 
 
-# index.html's fixed text (its template, with _macros.html's feed_list and latest_articles)
+# The index's fixed text
 _INDEX_FEEDS = ", as Atom, RSS and JSON feeds, one per tag.</p>\n"
 _TAG_END = '" type="application/atom+xml">Atom</a>\n<a href="'
 _SOURCES_TOP = ('<section id="sources">\n<h2>Sources</h2>\n<p>Incidents (a source failing, a tag page giving far '
@@ -259,10 +204,7 @@ _SOURCES_LIST = '" type="application/atom+xml">source status (Atom)</a>.</p>\n<u
 
 def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[Article],
                  sources: Sequence[SourceStatus] = ()) -> bytes:
-    """The home page: every tag with its feeds, then the newest articles, then the sources.
-
-    index.html, string-built: the same bytes as ``render_index_jinja``.
-    """
+    """The home page: every tag with its feeds, then the newest articles, then the sources."""
     urls = channel.urls
     here = urls.index_path()
     feeds = feed_links(channel)
@@ -297,7 +239,7 @@ def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[
             out += ["<li><code>", _e(source.name), '</code> <span class="meta">', _e(source.state_name), "</span>\n"]
             if source.last_error:
                 out += ['<br><span class="meta">', _e(source.last_error), "</span>\n"]
-            if source.next_try:  # as the template's filters show it: not turned to UTC, and not _time's cache,
+            if source.next_try:  # in its own zone, not turned to UTC; and not _time's cache,
                 moment = source.next_try  # which takes equal moments in two zones for one
                 out += ['<br><span class="meta">next try <time datetime="', _e(moment.isoformat()), '">',
                         _e(human_date(moment)), "</time></span>\n"]

@@ -2,89 +2,26 @@
 
 lastBuildDate is the newest entry's updated and every item carries a guid and
 a pubDate (RFC 822), so readers neither invent ids nor date items by fetch time.
-``render_rss`` builds the document as a string, byte for byte what
-``render_rss_feedgen`` (feedgen + lxml, the oracle the tests compare against)
-serializes.
+``render_rss`` builds the document as a string, byte for byte what feedgen
+with lxml's serialization writes (tests/oracles.py, the reference the tests
+compare it with). ``&`` and ``<`` in titles, categories and sources are written
+``&#x26;``/``&#x3C;`` (RSS Profile): the same characters to any XML parser, and
+the hex form tells RSS readers that guess at markup in titles that this is text.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
-
-from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseExtension
-from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from feeds.channel import (
-    GENERATOR, Channel, EntryFacts, check_xml, entry_content, entry_dates, entry_facts, entry_title,
+    GENERATOR, Channel, EntryFacts, check_xml, entry_facts, entry_title,
     feed_updated, xml_attr, xml_escape,
 )
 from feeds.urls import MEDIA_TYPES
 from sources.model import Article
 from tagfeed.errors import RenderError
-
-# lxml escapes text, so a plain-text element's content never holds a raw "<".
-_PLAIN_TEXT = re.compile(rb"<(title|category|source)(?: [^>]*)?>[^<]*</\1>")
-
-
-def render_rss_feedgen(channel: Channel, articles: Sequence[Article]) -> bytes:
-    fg = FeedGenerator()
-    fg.title(channel.title)
-    fg.description(channel.subtitle)
-    fg.link(href=channel.feed_url("rss"), rel="self", type=MEDIA_TYPES["rss"])
-    fg.link(href=channel.html_url, rel="alternate")  # RSS <link> is the last one given
-    fg.generator(f"{GENERATOR} {channel.generator_version}")
-    if channel.language:
-        fg.language(channel.language)
-    fg.lastBuildDate(feed_updated(channel, articles))
-    if channel.hub:
-        fg.register_extension("websub", _Hub, atom=False, rss=True)
-        fg.websub.hub = channel.hub
-    for article in articles:
-        _add_item(fg.add_entry(order="append"), channel, article)
-    return hex_escape_plain_text(bytes(fg.rss_str(pretty=True, encoding="UTF-8")))
-
-
-class _Hub(BaseExtension):  # type: ignore[misc]
-    """atom:link rel=hub in the channel: feedgen writes only the self link into RSS."""
-
-    hub: str = ""
-
-    def extend_rss(self, rss: Any) -> Any:
-        channel = rss.find("channel")
-        etree.SubElement(channel, "{http://www.w3.org/2005/Atom}link", href=self.hub, rel="hub")
-        return rss
-
-
-def _add_item(fe: FeedEntry, channel: Channel, article: Article) -> None:
-    published, _ = entry_dates(article)
-    fe.title(entry_title(article))
-    fe.link(href=channel.urls.article_link(article))
-    fe.guid(article.id, permalink=_is_permalink(article))
-    fe.published(published)
-    fe.updated(published)  # unused by RSS; set so feedgen does not call now()
-    fe.content(entry_content(article))
-    for tag in article.tags:
-        fe.category(term=tag.slug, label=tag.name)
-    if article.source_url:
-        fe.source(url=article.source_url, title=article.source_title or article.source_url)
-
-
-def hex_escape_plain_text(xml: bytes) -> bytes:
-    """``&`` and ``<`` in titles, categories and sources as ``&#x26;``/``&#x3C;`` (RSS Profile).
-
-    The same characters to any XML parser; the hex form tells RSS readers that
-    guess at markup in titles that this is text.
-    """
-    def fix(match: re.Match[bytes]) -> bytes:
-        return match[0].replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
-
-    return _PLAIN_TEXT.sub(fix, xml)
 
 
 def _is_permalink(article: Article) -> bool:
@@ -98,7 +35,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def render_rss(channel: Channel, articles: Sequence[Article], entries: Sequence[bytes] | None = None,
                updated: datetime | None = None) -> bytes:
-    """The same bytes as ``render_rss_feedgen``, built as a string (lxml's escaping and indentation).
+    """The same bytes as feedgen + lxml (tests/oracles.py), built as a string (lxml's escaping and indentation).
 
     A caller rendering many feeds (feeds/site.py) hands in each article's ``rss_item`` as UTF-8,
     made once for all its feeds, and the feed's ``updated`` (``feed_updated``) if it knows it. That
@@ -152,7 +89,7 @@ def _category(name: str) -> str:
 
 
 def _plain(text: str) -> str:
-    """Text of a title, category or source: escaped as hex_escape_plain_text leaves it."""
+    """Text of a title, category or source: XML-escaped, then ``&`` and ``<`` in hex (RSS Profile)."""
     return xml_escape(text).replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;")
 
 

@@ -1,35 +1,46 @@
-"""Shared fixtures. Each block belongs to one part of the code base; keep them apart."""
+"""Shared fixtures, and only fixtures: what they are built from lives in tests/helpers.py."""
 
 from __future__ import annotations
 
-# ---------------------------------------------------------------------------
-# project / CLI / pipeline fixtures.
-# RECONSTRUCTED: the feeds engineer overwrote this file by accident at 12:39 and
-# rebuilt this block from how test_cli.py, test_pipeline.py and
-# test_output_standards.py use it (DATA, ROOT, run_tagfeed, project,
-# built_output). Owner: please compare with your original and fix as needed.
-# ---------------------------------------------------------------------------
-
-import os
+import gzip
+import json
 import shutil
-import subprocess
-import sys
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import jsonschema
 import pytest
+from helpers import BUILD_TIME, DATA, ROOT, LiveServer, assert_golden
+from lxml import etree, isoschematron
+from pgserver import pg_url, postgres_server  # noqa: F401  (one real PostgreSQL per session)
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
-BUILD_TIME = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+from feeds.channel import Channel
+from feeds.urls import Urls
+from sources.model import Article, Tag, article_id, make_tag, uuid_urn
+from tagfeed import __version__
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
+
+    from tagfeed.config import Config
 
 
-def run_tagfeed(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The real command, as a user runs it, without TAGFEED_* from the caller's environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGFEED_")}
-    return subprocess.run([sys.executable, "-m", "tagfeed", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/data/golden/ from what the code renders now (then review the diff)")
 
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, bytes], None]:
+    """Compare bytes with tests/data/golden/<name>, or rewrite that file under --update-golden."""
+    update = bool(request.config.getoption("--update-golden"))
+    return lambda name, rendered: assert_golden(name, rendered, update=update)
+
+
+# --- the project: a copy of tagfeed.toml + seeds/, and its build -------------------------------
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
@@ -42,40 +53,28 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def built_output(project: Path) -> Path:
-    """The output tree of one in-process build of the default project."""
+    """The output tree of one in-process build of the default project at BUILD_TIME."""
     from tagfeed.config import load_config
     from tagfeed.pipeline import build
 
     build(load_config(project / "tagfeed.toml", environ={}), now=BUILD_TIME)
     return project / "output"
 
-# --- end of the project block -----------------------------------------------
 
-# ---------------------------------------------------------------------------
-# feeds/: articles to render, the URL scheme, and the independent validators
+# --- feeds/: articles to render, the URL scheme, and the independent validators ---------------
 # (RFC 4287 RELAX NG + Schematron, JSON Feed 1.1 schema) the renders must pass.
-# ---------------------------------------------------------------------------
 
-import json
-from collections.abc import Callable
-from datetime import timedelta
-
-import jsonschema
-from lxml import etree, isoschematron
-
-from feeds.channel import Channel
-from feeds.urls import Urls
-from sources.model import Article, Tag, article_id, make_tag, uuid_urn
-from tagfeed import __version__
-
-SCHEMAS = Path(__file__).parent / "data" / "schemas"
+SCHEMAS = DATA / "schemas"
 FEEDS_BASE_URL = "http://127.0.0.1:8080/"
 # Every sample date is in 2001, so the current year in an output means a clock leaked in.
 FEEDS_T0 = datetime(2001, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 NASTY_TITLE = 'Lavrov: <script>alert("x")</script> & <b>bold</b> \'quoted\''
 
 
-def _feeds_sample_articles() -> list[Article]:
+@pytest.fixture
+def sample_articles() -> list[Article]:
+    """Five articles, newest first, dated 2001: a teaser, markup-laden text with a
+    caption, an upstream article with HTML and atom:source, and a published-date tie."""
     putin, lavrov, cyrillic = make_tag("Putin"), make_tag("sergei lavrov"), make_tag("Путин")
     t0 = FEEDS_T0
     return [
@@ -100,12 +99,6 @@ def _feeds_sample_articles() -> list[Article]:
                 updated=t0 - timedelta(days=3) + timedelta(hours=1)),
     ]
 
-
-@pytest.fixture
-def sample_articles() -> list[Article]:
-    """Five articles, newest first, dated 2001: a teaser, markup-laden text with a
-    caption, an upstream article with HTML and atom:source, and a published-date tie."""
-    return _feeds_sample_articles()
 
 
 @pytest.fixture
@@ -150,28 +143,9 @@ def assert_valid_jsonfeed() -> Callable[[bytes], dict[str, object]]:
 
     return check
 
-# --- end of the feeds/ block ----------------------------------------------
 
+# --- server.py: a hand-made output tree for Flask-client checks, and real `tagfeed serve`s ----
 
-# --- server block (server.py, tagfeed/httpcache.py) ------------------------
-# A hand-made output tree for quick Flask-client checks, and `live_server`: the
-# real `tagfeed serve` in a subprocess on a free 127.0.0.1 port.
-
-import gzip as _gzip
-import http.client as _http_client
-import signal as _signal
-import socket as _socket
-import time as _time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from flask import Flask
-    from flask.testing import FlaskClient
-
-    from tagfeed.config import Config
-
-_SERVER_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SERVED_FILES = {
     "index.html": b"<!doctype html><title>tagfeed</title><p>index</p>\n",
     "feeds.opml": b'<?xml version="1.0" encoding="utf-8"?><opml version="2.0"><head/><body/></opml>\n',
@@ -191,7 +165,7 @@ def served_tree(tmp_path: Path) -> Path:
     for rel, data in SERVED_FILES.items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes(data)
-        (out / (rel + ".gz")).write_bytes(_gzip.compress(data, mtime=0))
+        (out / (rel + ".gz")).write_bytes(gzip.compress(data, mtime=0))
     (out / ".gitkeep").write_bytes(b"")
     (out / "tags" / ".putin.atom.k2j3.tmp").write_bytes(b"half-written")
     (tmp_path / "secret.txt").write_bytes(b"SECRET outside the tree\n")
@@ -217,94 +191,6 @@ def app(server_config: Config) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def free_port() -> int:
-    with _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-_SERVER_TOML = """\
-[site]
-title = "tagfeed live"
-output_dir = "output"
-state_dir = "state"
-cache_max_age = 123
-
-[schedule]
-build_every = "{build_every}"
-
-[[sources]]
-type = "tagpage"
-paths = ["seeds/*.txt"]
-"""
-
-
-class LiveServer:
-    """`python -m tagfeed serve` on 127.0.0.1 in ``root``; stopped by SIGTERM (then kill)."""
-
-    def __init__(self, root: Path, build_every: str = "15m") -> None:
-        self.root, self.port = root, free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = root / "serve.log"
-        if not (root / "seeds").exists():
-            shutil.copytree(_SERVER_SEEDS, root / "seeds")
-        (root / "tagfeed.toml").write_text(_SERVER_TOML.format(build_every=build_every), encoding="utf-8")
-
-    @property
-    def output(self) -> Path:
-        return self.root / "output"
-
-    def build(self) -> subprocess.CompletedProcess[str]:
-        return run_tagfeed("build", "--config", str(self.root / "tagfeed.toml"), cwd=self.root)
-
-    def start(self, timeout: float = 60) -> LiveServer:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TAGFEED_")}
-        args = [sys.executable, "-m", "tagfeed", "serve", "--config", str(self.root / "tagfeed.toml"),
-                "--host", "127.0.0.1", "--port", str(self.port)]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(args, cwd=self.root, env=env, stdout=log, stderr=log)
-        deadline = _time.monotonic() + timeout
-        while _time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"tagfeed serve exited {self.proc.returncode}:\n{self.log()}")
-            try:
-                self.request("GET", "/healthz", timeout=2)
-                return self
-            except OSError:
-                _time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"tagfeed serve did not answer within {timeout}s:\n{self.log()}")
-
-    def stop(self, timeout: float = 15) -> int | None:
-        """SIGTERM, then kill after ``timeout``; the exit code (None when it had to be killed)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(_signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-            return None
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
-
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
-        """One raw request (the path is sent as given, unnormalised); status, lower-cased headers, body."""
-        conn = _http_client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.putrequest(method, path, skip_accept_encoding=True)
-            for name, value in (headers or {}).items():
-                conn.putheader(name, value)
-            conn.endheaders()
-            response = conn.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        finally:
-            conn.close()
 
 
 @pytest.fixture
@@ -334,27 +220,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     yield server
     server.stop()
 
-# --- end of the server block -------------------------------------------------
 
-
-# --- politeness block (sources/hostgate.py) ----------------------------------
-# Builds take turns per upstream host with a real 1 s gap (site.host_gap). Tests
-# of other features poll many feeds on 127.0.0.1, so the process-wide gate keeps
-# its lock and bookkeeping but does not really sleep; tests of the gap itself
-# (tests/test_hostgate.py) use their own HostGate with a real or fake clock.
+# --- sources/hostgate.py ----------------------------------------------------------------------
+# Builds take turns per upstream host with a real 1 s gap (site.host_gap). Tests of other
+# features poll many feeds on 127.0.0.1, so the process-wide gate keeps its lock and
+# bookkeeping but does not really sleep; tests of the gap itself (tests/test_hostgate.py)
+# use their own HostGate with a real or fake clock.
 
 @pytest.fixture(autouse=True)
 def _no_real_host_gap(monkeypatch: pytest.MonkeyPatch) -> None:
     from sources.hostgate import HOSTS
 
     monkeypatch.setattr(HOSTS, "sleep", lambda seconds: None)
-
-# --- end of the politeness block ----------------------------------------------
-
-
-# --- PostgreSQL block (tests/pgserver.py) -------------------------------------
-# One real PostgreSQL per session for every module that needs it (pgstore, worker).
-
-from pgserver import pg_url, postgres_server  # noqa: E402,F401
-
-# --- end of the PostgreSQL block ----------------------------------------------

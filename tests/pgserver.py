@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -20,12 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from helpers import free_port
 
 
 def postgres_bindir() -> Path:
@@ -44,7 +38,7 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(workdir, "postgres", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = workdir / "data", _free_port()
+    data, port = workdir / "data", free_port()
 
     def run(*args: str) -> None:
         result = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120, check=False)

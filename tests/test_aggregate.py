@@ -22,7 +22,7 @@ from tagfeed.config import FeedSource, load_config
 from tagfeed.errors import INTERNAL, UNREADABLE, Failure
 from tagfeed.pipeline import build
 from tagfeed.store import SourceState, Store
-from conftest import ROOT, run_tagfeed
+from helpers import ROOT, run_tagfeed
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 BASE = "http://127.0.0.1:8080/"

@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from lxml import etree
 
-from conftest import DATA, run_tagfeed
+from helpers import DATA, run_tagfeed
 from feeds.archive import FH_NS
 from tagfeed.archive import cut_pages
 from tagfeed.config import load_config

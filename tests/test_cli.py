@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,17 +16,46 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conftest import DATA, ROOT, run_tagfeed
+from helpers import DATA, ROOT, run_tagfeed
 
 
-def test_every_command_has_help() -> None:
+def _sections(help_text: str) -> tuple[str, dict[str, list[str]]]:
+    """click's help page: the description under "Usage:", and each titled section's lines."""
+    head, *rest = re.split(r"^(\w[\w ]*):$", help_text, flags=re.M)
+    sections = {title: body.strip("\n").splitlines() for title, body in zip(rest[::2], rest[1::2], strict=True)}
+    description = " ".join(head.split("\n", 1)[1].split()) if "\n" in head.strip() else ""
+    return description, sections
+
+
+def _undescribed(lines: list[str]) -> list[str]:
+    """Entries of a Commands:/Options: list that have no help text beside or under them."""
+    missing = []
+    for n, line in enumerate(lines):
+        if re.match(r"  \S", line) and len(re.split(r"\s{2,}", line.strip())) < 2:
+            following = lines[n + 1] if n + 1 < len(lines) else ""
+            if not re.match(r"\s{6,}\S", following):  # click puts a long entry's help on the next line
+                missing.append(line.strip())
+    return missing
+
+
+def test_every_command_has_its_own_help() -> None:
+    """Each command, and each of its options, says what it does, in words of its own: a command
+    or option added without help text (or with another's) fails here."""
     top = run_tagfeed("--help", cwd=ROOT)
-    assert top.returncode == 0
-    commands = [line.split()[0] for line in top.stdout.split("Commands:")[1].strip().splitlines()]
-    assert {"parse", "build", "serve"} <= set(commands)
+    assert top.returncode == 0, top.stderr
+    summary, sections = _sections(top.stdout)
+    assert summary and not _undescribed(sections["Commands"]), top.stdout
+    commands = [line.split()[0] for line in sections["Commands"] if re.match(r"  \S", line)]
+    assert {"parse", "build", "serve", "work", "explain", "import-opml"} <= set(commands)
+    seen: dict[str, str] = {}
     for command in commands:
         result = run_tagfeed(command, "--help", cwd=ROOT)
-        assert result.returncode == 0 and "Usage:" in result.stdout, command
+        assert result.returncode == 0 and result.stdout.startswith("Usage: "), (command, result.stderr)
+        description, options = _sections(result.stdout)
+        assert len(description.split()) >= 5, (command, result.stdout)  # a sentence, not a word
+        assert description not in seen and description != summary, (command, seen.get(description))
+        seen[description] = command
+        assert not _undescribed(options["Options"]), (command, result.stdout)
 
 
 def test_parse_seeds_json() -> None:

@@ -10,28 +10,21 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from conftest import ROOT
-from pgserver import _free_port, postgres_bindir
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+from helpers import ROOT, clean_env, free_port, port_open
+from pgserver import postgres_bindir
 
 
 def test_run_local_starts_postgresql_and_two_workers_that_build(project: Path, tmp_path: Path) -> None:
     postgres_bindir()  # fails naming the package when PostgreSQL is missing
     run_dir = Path(tempfile.mkdtemp(prefix="tagfeed-run-"))  # not under tmp_path: postgres must reach it
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGFEED_")}
+    port = free_port()
+    env = clean_env()
     env.update(RUN_DIR=str(run_dir), PGPORT=str(port), WORKERS="2", TAGFEED=f"{sys.executable} -m tagfeed")
     with open(tmp_path / "run-local.log", "wb") as log:
         proc = subprocess.Popen(["bash", str(ROOT / "deploy" / "run-local.sh"), "tagfeed.toml"], cwd=project,
@@ -43,7 +36,7 @@ def test_run_local_starts_postgresql_and_two_workers_that_build(project: Path, t
             assert proc.poll() is None, (tmp_path / "run-local.log").read_text()
             assert time.monotonic() < deadline, (tmp_path / "run-local.log").read_text()
             time.sleep(0.2)
-        assert _port_open(port)
+        assert port_open(port)
         time.sleep(1)
         logs = [(run_dir / f"worker-{n}.log").read_text() for n in (1, 2)]
         assert all(f"worker local-{n}:" in text for n, text in zip((1, 2), logs)), logs
@@ -51,7 +44,7 @@ def test_run_local_starts_postgresql_and_two_workers_that_build(project: Path, t
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0, (tmp_path / "run-local.log").read_text()
         assert "run-local.sh: stopped" in (tmp_path / "run-local.log").read_text()
-        assert not _port_open(port)
+        assert not port_open(port)
         assert all("stopped" in (run_dir / f"worker-{n}.log").read_text() for n in (1, 2))
     finally:
         if proc.poll() is None:

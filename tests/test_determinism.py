@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from conftest import DATA, run_tagfeed
+from helpers import DATA, run_tagfeed
 from tagfeed.config import load_config
 from tagfeed.pipeline import build
 

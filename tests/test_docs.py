@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from conftest import ROOT
+from helpers import ROOT, clean_env, port_open, stop_process
 
 
 def _readme_commands() -> list[str]:
@@ -38,9 +35,8 @@ def test_readme_main_command_installs_and_serves_the_seeds(tmp_path: Path) -> No
         if (ROOT / name).is_file():
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, clone / name)
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", 8080)) != 0, "port 8080 is taken: the README's command needs it"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGFEED_", "VIRTUAL_ENV"))}
+    assert not port_open(8080), "port 8080 is taken: the README's command needs it"
+    env = clean_env("VIRTUAL_ENV")
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(["bash", "-c", serve_command], cwd=clone, env=env, start_new_session=True,
@@ -52,20 +48,8 @@ def test_readme_main_command_installs_and_serves_the_seeds(tmp_path: Path) -> No
             assert response.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
             assert response.read().count(b"<entry>") == 10
     finally:
-        _stop(proc)
+        stop_process(proc, timeout=20, group=True)  # the shell and the server it started
     assert proc.returncode == 0, log.read_text(errors="replace")[-2000:]
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the command's own process group (never by name), SIGKILL if it lingers."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 def _wait_for_health(proc: subprocess.Popen[bytes], log: Path, timeout: float) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from conftest import run_tagfeed
+from helpers import run_tagfeed
 from sources.model import Article, article_id, uuid_urn
 from tagfeed.archive import archive_of
 from tagfeed.config import load_config

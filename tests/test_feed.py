@@ -77,12 +77,17 @@ def test_id_precedence_iri_then_link_then_title_and_date() -> None:
         "<link>https://x.example/a</link></item>"
         '<item><guid isPermaLink="false">42</guid><title>b</title><link>https://x.example/b</link></item>'
         "<item><title>c</title><pubDate>Wed, 01 May 2024 09:00:00 GMT</pubDate></item>"
+        '<item><guid isPermaLink="false">42</guid><title>d</title></item>'
     ).encode()
-    a, b, c = _parse(body)
+    a, b, c, d = _parse(body)
     assert a.id == "tag:x.example,2024:1"
-    assert b.id.startswith("urn:uuid:") and b.id != _parse(body.replace(b"/b<", b"/b2<"))[1].id
-    assert c.id.startswith("urn:uuid:") and c.link is None
+    # Literal ids, computed once: a published id never changes, so each way of keying one
+    # (the link, title and date, a local guid scoped by the feed) is pinned as written.
+    assert b.id == "urn:uuid:c8598529-c128-5493-8ac2-aff06d648b87"
+    assert b.id != _parse(body.replace(b"/b<", b"/b2<"))[1].id
+    assert c.id == "urn:uuid:5d9974c7-4460-5ffb-86e2-b0aa64327977" and c.link is None
     assert c.id != _parse(body.replace(b"09:00:00", b"10:00:00"))[2].id
+    assert d.id == "urn:uuid:8dae6785-c6ab-54b6-982d-7c3604c651b8" and d.link is None
 
 
 def test_entries_without_title_or_link_still_work() -> None:

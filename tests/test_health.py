@@ -9,7 +9,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import DATA, run_tagfeed
+from helpers import DATA, run_tagfeed
 from sources.model import uuid_urn
 from tagfeed.config import load_config
 from tagfeed.errors import GONE, HTTP_STATUS, LOW_YIELD, RETRY_AFTER, TIMEOUT, UNREADABLE, Failure

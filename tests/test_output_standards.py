@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from lxml import etree, isoschematron
 
-from conftest import BUILD_TIME, DATA
+from helpers import BUILD_TIME, DATA
 
 SCHEMAS = DATA / "schemas"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import BUILD_TIME, run_tagfeed
+from helpers import BUILD_TIME, free_port, run_tagfeed
 
 from sources.model import Article, make_tag
 from tagfeed.config import load_config
@@ -23,12 +22,6 @@ from tagfeed.pipeline import build
 from tagfeed.store import SourceState, Store
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _article(n: int, *, published: datetime, tags: tuple[str, ...] = ("Putin",)) -> Article:
@@ -84,7 +77,7 @@ def test_newer_schema_is_refused(pg_url: str) -> None:
 
 
 def test_unreachable_server_is_a_store_error_without_the_password() -> None:
-    port = _free_port()
+    port = free_port()
     with pytest.raises(StoreError) as caught:
         PgStore(f"postgresql://tagfeed:s3cret@127.0.0.1:{port}/db")
     assert "s3cret" not in str(caught.value) and f"127.0.0.1:{port}" in str(caught.value)

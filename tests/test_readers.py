@@ -21,7 +21,7 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from conftest import ROOT, LiveServer
+from helpers import ROOT, LiveServer
 
 ARTIFACTS = ROOT / "test-artifacts"
 FEED_TYPES = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}

@@ -11,10 +11,8 @@ import gzip
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
-from conftest import BUILD_TIME, run_tagfeed
+from helpers import BUILD_TIME, free_port, run_tagfeed, stop_process, wait_until
 
 from feeds.target import ALL_FEEDS, ARCHIVES, ARTICLES, LINKING_PAGES, TAG_FEEDS, TAG_PAGES, publish_rank
 from tagfeed.config import load_config, parse_output_url
@@ -41,41 +39,32 @@ AWS_ENV = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``moto_server -H 127.0.0.1 -p <free port>``, recording requests; stopped at teardown."""
     workdir = tmp_path_factory.mktemp("moto")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **AWS_ENV, "MOTO_ENABLE_RECORDING": "true",
            "MOTO_RECORDER_FILEPATH": str(workdir / "recording.jsonl")}
     with open(workdir / "moto.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir)
     url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"moto_server exited: {(workdir / 'moto.log').read_text()}")
+        try:
+            httpx.get(f"{url}/moto-api/", timeout=2)
+            return True
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/moto-api/", timeout=2)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"moto_server did not start: {(workdir / 'moto.log').read_text()}")
-                time.sleep(0.1)
+        wait_until(answers, 30, "moto_server to answer", interval=0.1)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=10)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_tagfeed
+from helpers import run_tagfeed
 from tagfeed.config import (KINDS, SETTINGS, Config, FeedSource, SiteConfig, Setting, load_config, parse_config,
                             parse_duration, table_settings)
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import posixpath
+import shutil
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import feedparser
 import lxml.html
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import feeds
+from feeds.fingerprint import code_version
 from feeds.site import render_site
 from feeds.urls import Urls
 from sources.model import Article, make_tag
@@ -139,3 +143,22 @@ def test_article_digests_stand_in_for_hashing_articles(urls: Urls, sample_articl
     hashed = _fingerprints(urls, sample_articles, None)
     edited = [dataclasses.replace(changed, title="A new title"), *sample_articles[1:]]
     assert _fingerprints(urls, edited, None)[page] != hashed[page]
+
+
+def test_editing_any_renderer_module_changes_the_code_version(tmp_path: Path) -> None:
+    """Fingerprints start from the source of feeds/*.py, where every output is made: editing any
+    renderer re-renders the whole tree, and nothing else in the folder counts."""
+    copy = tmp_path / "feeds"
+    shutil.copytree(Path(feeds.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    base = code_version(__version__, copy)
+    assert base == code_version(__version__, Path(feeds.__file__).parent)  # the copy is the code as it is
+    (copy / "notes.txt").write_text("not code")
+    (copy / "templates").mkdir()
+    (copy / "templates" / "page.html").write_text("<p>no longer read</p>")
+    assert code_version.__wrapped__(__version__, copy) == base
+    for module in ("html.py", "atom.py", "rss.py", "jsonfeed.py", "opml.py", "status.py", "channel.py"):
+        source = (copy / module).read_bytes()
+        (copy / module).write_bytes(source + b"\n# edited\n")
+        assert code_version.__wrapped__(__version__, copy) != base, module
+        (copy / module).write_bytes(source)
+    assert code_version.__wrapped__(__version__, copy) == base

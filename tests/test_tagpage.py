@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import DATA, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,6 @@ from sources.tagpage import Kind, detect_kind, is_caption, is_titleish, parse_ta
 from sources.text import split_lines
 from tagfeed.errors import TagPageError
 
-DATA = Path(__file__).parent / "data"
 CASES = sorted((DATA / "tagpages").glob("*.txt"))
 NOT_TAGPAGES = sorted((DATA / "not_tagpages").iterdir())
 
@@ -96,6 +96,18 @@ def test_ids_do_not_depend_on_page_or_spacing() -> None:
     one = parse_tagpage("Tag one\n\nSame “headline” here\n\nBody text.\n", source="a")
     two = parse_tagpage("tag two\n\nsame  \"Headline\" here\n\nOther body.\n", source="b")
     assert one[0].id == two[0].id and one[0].id.startswith("urn:uuid:")
+
+
+def test_seed_article_ids_are_the_published_ones() -> None:
+    """Literal ids, computed once from the seeds: a published id never changes (readers would show
+    every article twice), so any change to how ids are keyed (the "title:" prefix, the
+    namespace, normalize_title) must fail here, not pass because both sides changed."""
+    putin = read_tagpage(ROOT / "seeds" / "000_0d1a8655cd7d2e58.txt")
+    lavrov = read_tagpage(ROOT / "seeds" / "003_349737700d66f2ad.txt")
+    assert putin[0].title == "Putin refuses to congratulate Biden despite Trump's decision to hand over power"
+    assert putin[0].id == "urn:uuid:43ab4251-0d54-5539-9dc1-7a460f066972"
+    assert lavrov[0].title == "Putin: We had nothing to do with US elections"
+    assert lavrov[0].id == "urn:uuid:ab2d97bb-6ecb-58c3-a938-552315701f97"
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 from pytest_httpserver import HTTPServer
 
-from conftest import free_port
+from helpers import free_port
 from tagfeed.config import Config, load_config
 from tagfeed.pipeline import build
 

@@ -11,7 +11,6 @@ picks it up.
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import run_tagfeed
+from helpers import clean_env, run_tagfeed, stop_process, wait_until
 
 from tagfeed.config import load_config
 from tagfeed.leases import claim, db_now, held, register, release, renew
@@ -123,27 +122,17 @@ class Workers:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TAGFEED_")}
         with open(self.root / f"{name}.log", "ab") as log:
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "tagfeed", "work", "--config", str(self.config), "--name", name,
                  "--lease", str(LEASE), "--tick", "0.2", "--batch", "5"],
-                cwd=self.root, env=env, stdout=log, stderr=log)
+                cwd=self.root, env=clean_env(), stdout=log, stderr=log)
 
     def log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(encoding="utf-8", errors="replace")
 
     def stop(self, name: str, timeout: float = 30) -> int | None:
-        proc = self.procs[name]
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-                return None
-        return proc.returncode
+        return stop_process(self.procs[name], timeout)
 
     def stop_all(self) -> None:
         for name in self.procs:
@@ -165,15 +154,6 @@ def _worst(served: dict[int, list[float]]) -> list[tuple[int, float, float]]:
     return sorted(gaps, key=lambda g: -g[1])[:12]
 
 
-def _wait_for(predicate: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.01)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
 def test_three_workers_fetch_each_feed_once_per_period_and_survive_a_kill(
         tmp_path: Path, pg_url: str, upstream: Upstream, workers: list[Workers]) -> None:
     config = _write_config(tmp_path, pg_url, upstream, FEEDS)
@@ -182,7 +162,7 @@ def test_three_workers_fetch_each_feed_once_per_period_and_survive_a_kill(
     started = time.monotonic()
     for name in ("w0", "w1", "w2"):
         group.start(name)
-    _wait_for(lambda: len(upstream.served()) == FEEDS, 30, f"all {FEEDS} feeds fetched once")
+    wait_until(lambda: len(upstream.served()) == FEEDS, 30, f"all {FEEDS} feeds fetched once")
     time.sleep(EVERY)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         def frozen_holding_leases() -> bool:  # SIGSTOP, so the leases cannot be released before the kill
@@ -192,7 +172,7 @@ def test_three_workers_fetch_each_feed_once_per_period_and_survive_a_kill(
             group.procs["w0"].send_signal(signal.SIGCONT)
             return False
 
-        _wait_for(frozen_holding_leases, 10, "w0 to hold leases")
+        wait_until(frozen_holding_leases, 10, "w0 to hold leases")
         group.procs["w0"].send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         orphans = held(conn, "w0")
@@ -309,15 +289,15 @@ def test_a_worker_reconnects_after_losing_the_database(tmp_path: Path, pg_url: s
     group = Workers(tmp_path, config)
     workers.append(group)
     group.start("w0")
-    _wait_for(lambda: len(upstream.served()) == 3, 30, "the first polls")
+    wait_until(lambda: len(upstream.served()) == 3, 30, "the first polls")
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        _wait_for(lambda: conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        wait_until(lambda: conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                        "AND pid <> pg_backend_pid()").fetchone()[0] > 0, 10, "the worker's session")
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
     cut = time.monotonic()
-    _wait_for(lambda: "reconnecting" in group.log("w0"), 20, "the worker to notice")
-    _wait_for(lambda: all(any(t > cut + 1 for t in times) for times in upstream.served().values()), 30,
+    wait_until(lambda: "reconnecting" in group.log("w0"), 20, "the worker to notice")
+    wait_until(lambda: all(any(t > cut + 1 for t in times) for times in upstream.served().values()), 30,
               "polling to go on after the reconnect")
     assert group.procs["w0"].poll() is None, group.log("w0")
     assert group.stop("w0") == 0, group.log("w0")
