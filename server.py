@@ -2,7 +2,7 @@
 
 Routes are thin: resolve the URL path inside the output directory (``safe_join``
 plus a realpath check, so symlinks cannot lead out), then let
-``tagfeed.httpcache`` decide 200 or 304. Nothing starts at import: no app, no
+``tagfeed.serving.httpcache`` decide 200 or 304. Nothing starts at import: no app, no
 scheduler; only ``serve`` builds, schedules rebuilds and listens.
 """
 
@@ -25,9 +25,9 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
 
 from tagfeed.config import Config, FeedSource
-from tagfeed.httpcache import accepts_gzip, clf_line, conditional, gzip_etag
-from tagfeed.health import BuildTracker, read_health
-from tagfeed.tree import Entry, FileCache, resolve
+from tagfeed.serving.httpcache import accepts_gzip, clf_line, conditional, gzip_etag
+from tagfeed.serving.healthz import BuildTracker, read_health
+from tagfeed.serving.tree import Entry, FileCache, resolve
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -98,7 +98,7 @@ class FastFiles:
 
     def answer(self, environ: Mapping[str, Any]) -> Answer | None:
         """Status, headers and the body bytes to send (none for HEAD and 304) of a GET/HEAD of a file
-        of the tree, its access line logged; None for anything else. ``tagfeed.hotpath`` calls this
+        of the tree, its access line logged; None for anything else. ``tagfeed.serving.hotpath`` calls this
         from waitress's loop thread with the few environ keys it reads (see ``hotpath.environ_of``)."""
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return None
@@ -240,7 +240,7 @@ def served_config(config: Config, host: str, port: int) -> Config:
 def run_build(config: Config, tracker: BuildTracker) -> None:
     """One build; a failure is logged and kept for /healthz, never raised into the server."""
     try:
-        from tagfeed.pipeline import build  # lazily: the app serves a tree even without the pipeline
+        from tagfeed.building.pipeline import build  # lazily: the app serves a tree even without the pipeline
 
         report = build(config)
     except Exception as exc:  # noqa: BLE001 - any failure waits for the next scheduled try
@@ -284,8 +284,8 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 def create_server(app: Flask, host: str, port: int) -> Any:
     """The listening server ``serve`` runs, and the benchmark measures: waitress (8 threads),
-    with the loop thread answering what ``FastFiles.answer`` can (see ``tagfeed.hotpath``)."""
-    from tagfeed.hotpath import create_server as hot_server
+    with the loop thread answering what ``FastFiles.answer`` can (see ``tagfeed.serving.hotpath``)."""
+    from tagfeed.serving.hotpath import create_server as hot_server
 
     fast = app.wsgi_app
     return hot_server(app, fast.answer if isinstance(fast, FastFiles) else None, host=host, port=port, threads=8)

@@ -49,7 +49,7 @@ def naive(root: Path) -> dict[str, Any]:
 
 def tagfeed_build(root: Path, hours: str) -> dict[str, Any]:
     from tagfeed.config import load_config
-    from tagfeed.pipeline import build
+    from tagfeed.building.pipeline import build
 
     config = load_config(root / "tagfeed.toml", environ={})
     t = time.perf_counter()
@@ -63,7 +63,7 @@ def tagfeed_render(root: Path) -> dict[str, Any]:
     from feeds.urls import Urls
     from tagfeed import __version__
     from tagfeed.config import load_config
-    from tagfeed.store import Store
+    from tagfeed.store.sqlite import Store
 
     config = load_config(root / "tagfeed.toml", environ={})
     with Store.open(config.site.state_dir) as store:

@@ -61,7 +61,7 @@ def child_build(root: Path, target: str, hours: int) -> dict[str, Any]:
     same bytes under the same paths (the parent checks the totals after the cold step).
     """
     from tagfeed.config import load_config
-    from tagfeed.pipeline import build
+    from tagfeed.building.pipeline import build
 
     config = load_config(root / CONFIGS[target], environ={})
     t = time.perf_counter()

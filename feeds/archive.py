@@ -6,7 +6,7 @@ a ``prev-archive`` link to the newest archive page. Archive pages
 always full (``page_size`` entries), so a page's entries never change; each
 carries ``fh:archive``, ``current`` and its ``prev-archive``/``next-archive``
 neighbours (the newest page's ``next-archive`` is the current feed). Which article sits on which page is decided once, by the glue
-(``tagfeed.archive``), and comes in as a ``TagArchive``.
+(``tagfeed.building.archive``), and comes in as a ``TagArchive``.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class Publisher(Protocol):
 
     def state(self, paths: Sequence[str]) -> str | None:
         """What the target holds at ``paths`` now, as a short text that changes when any of them
-        does; None when one is missing. ``tagfeed.outputs`` compares it with what it recorded
+        does; None when one is missing. ``tagfeed.building.outputs`` compares it with what it recorded
         after the last write, so a file changed or removed behind its back is written again."""
 
 

@@ -22,7 +22,7 @@ def host_of(url: str) -> str:
 
 
 class Gate(Protocol):
-    """What a fetch needs of a gate: hold ``url``'s host for one request (``tagfeed.hostturns`` has one
+    """What a fetch needs of a gate: hold ``url``'s host for one request (``tagfeed.poll.hostturns`` has one
     shared by processes)."""
 
     def turn(self, url: str, gap: float) -> contextlib.AbstractContextManager[None]: ...

@@ -22,8 +22,8 @@ from tagfeed.config import Config, load_config, parse_duration
 from tagfeed.errors import ConfigError, TagfeedError
 from tagfeed.explain import explain as explain_target
 from tagfeed.explain_text import render_lines
-from tagfeed.pgstore import open_store
-from tagfeed.pipeline import build as run_build
+from tagfeed.store.postgres import open_store
+from tagfeed.building.pipeline import build as run_build
 from tagfeed.progress import TerminalProgress
 from tagfeed.subscriptions import import_opml as import_subscriptions
 
@@ -92,8 +92,8 @@ def build(config_path: Path | None, strict: bool, fetch_all: bool) -> None:
     """Ingest every source once and write the output tree."""
     config = _load(config_path)
     # errors are echoed below, once (a NullHandler also keeps logging's last resort quiet)
-    logging.getLogger("tagfeed.build").handlers[:] = [logging.NullHandler()]
-    logging.getLogger("tagfeed.build").propagate = False
+    logging.getLogger("tagfeed.building.ingest").handlers[:] = [logging.NullHandler()]
+    logging.getLogger("tagfeed.building.ingest").propagate = False
     progress = TerminalProgress()
     try:
         report = run_build(config, progress=progress, fetch_all=fetch_all)
@@ -139,7 +139,8 @@ def serve(config_path: Path | None, host: str, port: int, no_schedule: bool) -> 
 @click.option("--batch", default=10, show_default=True, type=click.IntRange(1), help="Feeds claimed per round.")
 def work(config_path: Path | None, name: str | None, lease: str, tick: float, batch: int) -> None:
     """Poll external feeds and build, as one of several workers sharing a PostgreSQL store."""
-    from tagfeed.worker import WorkerOptions, default_owner, run_worker
+    from tagfeed.poll.shared import default_owner
+    from tagfeed.worker import WorkerOptions, run_worker
 
     config = _load(config_path)
     try:

@@ -132,9 +132,9 @@ class SiteConfig:
     archive_page_size: int = default("site.archive_page_size")
     websub_hub: str = default("site.websub_hub")
     s3_endpoint_url: str = default("site.s3_endpoint_url")
-    store: str = default("site.store")  # a postgresql:// URL (tagfeed/pgstore.py), or "" for SQLite in state_dir
+    store: str = default("site.store")  # a postgresql:// URL (tagfeed/store/postgres.py), or "" for SQLite in state_dir
     host_gap: int = default("site.host_gap")  # seconds between requests to one upstream host (sources/hostgate.py)
-    # "s3://bucket/prefix" when output_dir names an object store (tagfeed.publish); output_dir
+    # "s3://bucket/prefix" when output_dir names an object store (tagfeed.building.publish); output_dir
     # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
     output_url: str = ""
 

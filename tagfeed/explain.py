@@ -23,12 +23,12 @@ from feeds.urls import FORMATS, Urls
 from sources.fetch import NEVER
 from sources.model import Article, article_id, normalize_title, uuid_urn
 from sources.schedule import FRESHNESS_CAP
-from tagfeed.archive import archive_of
+from tagfeed.building.archive import archive_of
 from tagfeed.config import Config, FeedSource
 from tagfeed.errors import ExplainError
-from tagfeed.health import display_name
-from tagfeed.provenance import Sighting, contributed, sighting_of, sightings_for
-from tagfeed.store import SourceState, Store
+from tagfeed.building.incidents import display_name
+from tagfeed.store.provenance import Sighting, contributed, sighting_of, sightings_for
+from tagfeed.store.sqlite import SourceState, Store
 
 Facts = dict[str, Any]
 _ARTICLE_PAGE = re.compile(r"(?:^|/)articles/([0-9a-f]{32})\.html$")

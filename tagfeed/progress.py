@@ -22,7 +22,7 @@ def wanted(stream: TextIO, environ: Mapping[str, str]) -> bool:
 
 
 class TerminalProgress:
-    """The ``progress(stage, done, total)`` callback of ``tagfeed.pipeline.build``."""
+    """The ``progress(stage, done, total)`` callback of ``tagfeed.building.pipeline.build``."""
 
     def __init__(self, stream: TextIO | None = None, environ: Mapping[str, str] = os.environ) -> None:
         self.stream = stream or sys.stderr

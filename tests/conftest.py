@@ -55,7 +55,7 @@ def project(tmp_path: Path) -> Path:
 def built_output(project: Path) -> Path:
     """The output tree of one in-process build of the default project at BUILD_TIME."""
     from tagfeed.config import load_config
-    from tagfeed.pipeline import build
+    from tagfeed.building.pipeline import build
 
     build(load_config(project / "tagfeed.toml", environ={}), now=BUILD_TIME)
     return project / "output"

@@ -17,11 +17,11 @@ from werkzeug import Request, Response
 from sources.fetch import NEVER, Outcome
 from sources.model import Article, make_tag
 from tagfeed import __version__
-from tagfeed.aggregate import Aggregator, Poll, is_due, next_state, user_agent
+from tagfeed.poll.aggregate import Aggregator, Poll, is_due, next_state, user_agent
 from tagfeed.config import FeedSource, load_config
 from tagfeed.errors import INTERNAL, UNREADABLE, Failure
-from tagfeed.pipeline import build
-from tagfeed.store import SourceState, Store
+from tagfeed.building.pipeline import build
+from tagfeed.store.sqlite import SourceState, Store
 from helpers import ROOT, run_tagfeed
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)

@@ -17,10 +17,10 @@ from lxml import etree
 
 from helpers import DATA, run_tagfeed
 from feeds.archive import FH_NS
-from tagfeed.archive import cut_pages
+from tagfeed.building.archive import cut_pages
 from tagfeed.config import load_config
-from tagfeed.pipeline import build
-from tagfeed.store import Store
+from tagfeed.building.pipeline import build
+from tagfeed.store.sqlite import Store
 
 A = "{http://www.w3.org/2005/Atom}"
 T1 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)

@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 
 from helpers import DATA, run_tagfeed
 from tagfeed.config import load_config
-from tagfeed.pipeline import build
+from tagfeed.building.pipeline import build
 
 T1 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 FEED_SOURCE = """

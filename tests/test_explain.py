@@ -12,11 +12,11 @@ from pytest_httpserver import HTTPServer
 
 from helpers import run_tagfeed
 from sources.model import Article, article_id, uuid_urn
-from tagfeed.archive import archive_of
+from tagfeed.building.archive import archive_of
 from tagfeed.config import load_config
 from tagfeed.explain import duration, id_origin, next_fetch_reason
-from tagfeed.pipeline import build
-from tagfeed.store import SourceState, Store
+from tagfeed.building.pipeline import build
+from tagfeed.store.sqlite import SourceState, Store
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 RSS = (Path(__file__).parent / "data/upstream/rss20.xml").read_bytes()

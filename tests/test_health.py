@@ -13,9 +13,9 @@ from helpers import DATA, run_tagfeed
 from sources.model import uuid_urn
 from tagfeed.config import load_config
 from tagfeed.errors import GONE, HTTP_STATUS, LOW_YIELD, RETRY_AFTER, TIMEOUT, UNREADABLE, Failure
-from tagfeed.health import error_class, yield_warning
-from tagfeed.pipeline import build
-from tagfeed.store import SourceState
+from tagfeed.building.incidents import error_class, yield_warning
+from tagfeed.building.pipeline import build
+from tagfeed.store.sqlite import SourceState
 
 T1 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 A = "{http://www.w3.org/2005/Atom}"

@@ -19,9 +19,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from sources.hostgate import HostGate, host_of
-from tagfeed.aggregate import Aggregator
+from tagfeed.poll.aggregate import Aggregator
 from tagfeed.config import FeedSource
-from tagfeed.store import Store
+from tagfeed.store.sqlite import Store
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 RSS = (Path(__file__).parent / "data/upstream/rss20.xml").read_bytes()

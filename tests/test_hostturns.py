@@ -1,4 +1,4 @@
-"""tagfeed/hostturns.py: one request at a time per upstream host, gap apart, across processes.
+"""tagfeed/poll/hostturns.py: one request at a time per upstream host, gap apart, across processes.
 
 Real PostgreSQL (tests/pgserver.py). Each "process" is a thread with its own
 connection and its own local HostGate, so only the database can keep them apart.
@@ -10,8 +10,8 @@ import threading
 import time
 
 from sources.hostgate import HostGate
-from tagfeed.hostturns import SharedHostGate
-from tagfeed.pgstore import PgStore
+from tagfeed.poll.hostturns import SharedHostGate
+from tagfeed.store.postgres import PgStore
 
 GAP = 0.3
 HOLD = 0.1  # how long each "request" takes

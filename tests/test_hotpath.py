@@ -1,4 +1,4 @@
-"""tagfeed.hotpath against waitress itself: the same bytes on the wire, over raw sockets.
+"""tagfeed.serving.hotpath against waitress itself: the same bytes on the wire, over raw sockets.
 
 Three real servers on free 127.0.0.1 ports, each on its own copy of the app over the same
 tree: ``server.create_server`` (answers in waitress's loop thread), plain waitress running
@@ -25,7 +25,7 @@ from waitress import wasyncore
 
 import server
 from tagfeed.config import Config
-from tagfeed.hotpath import HotServer
+from tagfeed.serving.hotpath import HotServer
 
 DATE = re.compile(rb"\r\nDate: [^\r]*\r\n")
 PATHS = ["/", "/index.html", "/all.atom", "/tags/putin.atom", "/opml.xml", "/all.atom?x=1", "/nope.atom",

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import lxml.html
 import pytest
-from helpers import DATES, NASTY_TEXT, SLUGS, SOURCE_STATUSES, clean_for_rendering, nasty_articles
+from helpers import NASTY_TEXT, SLUGS, SOURCE_STATUSES, clean_for_rendering, nasty_articles
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml.html import HtmlElement

@@ -1,4 +1,4 @@
-"""tagfeed.httpcache: the HTTP caching rules, one table per rule."""
+"""tagfeed.serving.httpcache: the HTTP caching rules, one table per rule."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tagfeed.httpcache import accepts_gzip, clf_line, conditional, content_type_for, etag_for, gzip_etag, none_match
+from tagfeed.serving.httpcache import accepts_gzip, clf_line, conditional, content_type_for, etag_for, gzip_etag, none_match
 
 ETAG = '"abc123"'
 MODIFIED = datetime(2024, 3, 1, 9, 0, 0, 500_000, tzinfo=timezone.utc)  # sub-second: HTTP dates drop it

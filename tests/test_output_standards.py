@@ -45,7 +45,7 @@ def _xss_feed() -> bytes:
 def aggregated_output(project: Path, httpserver: object) -> Path:
     """Seeds plus every upstream sample feed and an XSS feed, built through real HTTP."""
     from tagfeed.config import load_config
-    from tagfeed.pipeline import build
+    from tagfeed.building.pipeline import build
 
     bodies = {f"/{p.name}": p.read_bytes() for p in sorted(UPSTREAM.iterdir())
               if p.suffix in (".xml", ".rdf", ".json") and not p.name.endswith(".expected.json")}

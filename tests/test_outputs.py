@@ -1,4 +1,4 @@
-"""tagfeed/outputs.py + feeds/fingerprint.py: rebuilds skip groups whose inputs and files are unchanged."""
+"""tagfeed/building/outputs.py + feeds/fingerprint.py: rebuilds skip groups whose inputs and files are unchanged."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import feeds.site
 from feeds.fingerprint import Prints
 from sources.model import Article
 from tagfeed.config import load_config
-from tagfeed.pipeline import build
-from tagfeed.store import Store
+from tagfeed.building.pipeline import build
+from tagfeed.store.sqlite import Store
 
 T1 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -111,7 +111,7 @@ def test_files_edited_replaced_or_removed_by_hand_are_rendered_again(project: Pa
 
 
 def test_state_is_compared_only_when_the_fingerprint_matches(project: Path) -> None:
-    from tagfeed.outputs import OutputIndex
+    from tagfeed.building.outputs import OutputIndex
 
     config = load_config(project / "tagfeed.toml", environ={})
     build(config, now=T1)
@@ -179,7 +179,7 @@ def test_twins_are_the_writers() -> None:
     from pathlib import PurePosixPath
 
     from feeds.write import TEXT_SUFFIXES, has_twin
-    from tagfeed.outputs import with_twins
+    from tagfeed.building.outputs import with_twins
 
     pieces = ["a", ".", "/", "atom", "html", "opml", "gz", "json"]
     for size in range(1, 6):

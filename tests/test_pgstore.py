@@ -1,4 +1,4 @@
-"""tagfeed/pgstore.py against a real PostgreSQL (Debian's packages) started in a temp dir on 127.0.0.1.
+"""tagfeed/store/postgres.py against a real PostgreSQL (Debian's packages) started in a temp dir on 127.0.0.1.
 
 The server is the session's ``postgres_server`` (tests/pgserver.py, via conftest.py).
 """
@@ -17,9 +17,9 @@ from helpers import BUILD_TIME, free_port, run_tagfeed
 from sources.model import Article, make_tag
 from tagfeed.config import load_config
 from tagfeed.errors import ConfigError, StoreError
-from tagfeed.pgstore import SCHEMA_VERSION, PgStore, SqliteDialect
-from tagfeed.pipeline import build
-from tagfeed.store import SourceState, Store
+from tagfeed.store.postgres import SCHEMA_VERSION, PgStore, SqliteDialect
+from tagfeed.building.pipeline import build
+from tagfeed.store.sqlite import SourceState, Store
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 

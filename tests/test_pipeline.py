@@ -11,8 +11,8 @@ import pytest
 from sources.model import Article
 from tagfeed.config import load_config
 from tagfeed.errors import INTERNAL
-from tagfeed.pipeline import build
-from tagfeed.store import Store
+from tagfeed.building.pipeline import build
+from tagfeed.store.sqlite import Store
 
 T1 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 T2 = T1 + timedelta(days=2)
@@ -123,7 +123,7 @@ def test_base_url_does_not_change_ids(project: Path) -> None:
 
 def test_same_source_edit_wins_even_when_shorter(tmp_path: Path) -> None:
     from sources.model import Article, make_tag
-    from tagfeed.pipeline import settle
+    from tagfeed.store.settle import settle
 
     upstream_t = datetime(2024, 1, 1, tzinfo=timezone.utc)
     first = Article(id="https://example.org/p/1", title="Post", content_html="<p>long original text</p>",
@@ -142,9 +142,9 @@ def test_same_source_edit_wins_even_when_shorter(tmp_path: Path) -> None:
 
 def test_a_dump_that_trips_a_bug_fails_alone_with_its_traceback_logged(
         project: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    import tagfeed.pipeline
+    import tagfeed.building.ingest
 
-    real = tagfeed.pipeline.parse_tagpage_bytes
+    real = tagfeed.building.ingest.parse_tagpage_bytes
     bad = "000_0d1a8655cd7d2e58.txt"
 
     def buggy(data: bytes, *, source: str) -> list[Article]:
@@ -152,7 +152,7 @@ def test_a_dump_that_trips_a_bug_fails_alone_with_its_traceback_logged(
             raise AttributeError("'NoneType' object has no attribute 'strip'")
         return real(data, source=source)
 
-    monkeypatch.setattr(tagfeed.pipeline, "parse_tagpage_bytes", buggy)
+    monkeypatch.setattr(tagfeed.building.ingest, "parse_tagpage_bytes", buggy)
     config = load_config(project / "tagfeed.toml", environ={})
     report = build(config, now=T1)
     assert report.sources_failed == 1 and bad in report.errors[0] and "a bug in tagfeed" in report.errors[0]

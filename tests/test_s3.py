@@ -1,4 +1,4 @@
-"""feeds/s3.py, feeds/target.py and tagfeed/publish.py: the output tree in an S3-compatible store.
+"""feeds/s3.py, feeds/target.py and tagfeed/building/publish.py: the output tree in an S3-compatible store.
 
 The store is a real S3 API server on 127.0.0.1 (moto in server mode, a
 subprocess), reached with the real boto3 client. Its request recorder counts
@@ -27,9 +27,10 @@ from helpers import BUILD_TIME, free_port, run_tagfeed, stop_process, wait_until
 from feeds.target import ALL_FEEDS, ARCHIVES, ARTICLES, LINKING_PAGES, TAG_FEEDS, TAG_PAGES, publish_rank
 from tagfeed.config import load_config, parse_output_url
 from tagfeed.errors import ConfigError, OutputError
-from tagfeed.httpcache import content_type_for
-from tagfeed.pipeline import BuildReport, build
-from tagfeed.publish import ARCHIVE_MAX_AGE, cache_control_for
+from tagfeed.serving.httpcache import content_type_for
+from tagfeed.building.pipeline import build
+from tagfeed.building.report import BuildReport
+from tagfeed.building.publish import ARCHIVE_MAX_AGE, cache_control_for
 
 T2 = BUILD_TIME + timedelta(hours=1)
 PREFIX = "site"

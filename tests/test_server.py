@@ -21,9 +21,9 @@ from flask.testing import FlaskClient
 from werkzeug.http import http_date
 
 import server
-from tagfeed.health import health_status
+from tagfeed.serving.healthz import health_status
 from tagfeed.config import load_config
-from tagfeed.store import SourceState
+from tagfeed.store.sqlite import SourceState
 
 FILES = ["/", "/index.html", "/all.atom", "/all.rss", "/all.json", "/opml.xml", "/feeds.opml", "/tags/putin.atom",
          "/tags/sergei-lavrov.rss", "/tags/putin.json", "/tags/sergei-lavrov.html"]

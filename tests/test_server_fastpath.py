@@ -66,7 +66,7 @@ def test_resolve_shortcut_is_realpath(tmp_path) -> None:  # type: ignore[no-unty
     import itertools
     import os
 
-    from tagfeed.tree import _realpath_below
+    from tagfeed.serving.tree import _realpath_below
 
     base = os.path.realpath(tmp_path)
     root = os.path.join(base, "out")

@@ -1,4 +1,4 @@
-"""tagfeed.settled: a rebuild that leaves unchanged dumps unparsed publishes and stores exactly
+"""tagfeed.store.settled: a rebuild that leaves unchanged dumps unparsed publishes and stores exactly
 what reading every dump gives."""
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import tagfeed.pipeline
+import tagfeed.building.ingest
 from sources.tagpage import parse_tagpage_bytes
 from tagfeed.config import load_config
-from tagfeed.pipeline import BuildReport, build
-from tagfeed.settled import dump_key
+from tagfeed.building.pipeline import build
+from tagfeed.building.report import BuildReport
+from tagfeed.store.settled import dump_key
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 TOML = ('[site]\nbase_url = "http://127.0.0.1:8080/"\noutput_dir = "out"\nstate_dir = "state"\n'
@@ -122,7 +123,7 @@ def test_a_rebuild_parses_only_changed_dumps_and_those_sharing_their_articles(
         parsed.append(Path(source).name)
         return parse_tagpage_bytes(data, source=source)  # the real parser: only counted
 
-    monkeypatch.setattr(tagfeed.pipeline, "parse_tagpage_bytes", counting)
+    monkeypatch.setattr(tagfeed.building.ingest, "parse_tagpage_bytes", counting)
     assert not site.build(1).written and parsed == []  # nothing changed: nothing parsed
     edit_body(site, "e", 11, "Story eleven, rewritten at greater length. " * 4)  # also on page d: fuller wins
     report = site.build(2)

@@ -11,7 +11,7 @@ import pytest
 
 from sources.model import Article, article_id, make_tag
 from tagfeed.errors import StoreError
-from tagfeed.store import SourceState, Store, content_hash
+from tagfeed.store.sqlite import SourceState, Store, content_hash
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -73,7 +73,7 @@ def test_rows_by_key_scans_or_chunks_and_gives_the_same_rows() -> None:
     """Most of a table in one scan, a part of it in IN (...) chunks: the same rows either way."""
     import sqlite3
 
-    from tagfeed.store import rows_by_key
+    from tagfeed.store.sqlite import rows_by_key
 
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE t (k TEXT PRIMARY KEY, a TEXT, b INTEGER)")

@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 
 from helpers import free_port
 from tagfeed.config import Config, load_config
-from tagfeed.pipeline import build
+from tagfeed.building.pipeline import build
 
 T1 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 BASE = "http://127.0.0.1:8080/"
@@ -98,7 +98,7 @@ def test_a_failing_hub_never_fails_the_build(project: Path, httpserver: HTTPServ
         httpserver.expect_request("/hub", method="POST").respond_with_data("no", status=500)
         hub = httpserver.url_for("/hub")
     config = _config(project, hub)
-    with caplog.at_level(logging.WARNING, logger="tagfeed.websub"):
+    with caplog.at_level(logging.WARNING, logger="tagfeed.building.websub"):
         report = build(config, now=T1)
     assert report.errors == () and (config.site.output_dir / "all.atom").is_file()
     assert any(hub in record.getMessage() for record in caplog.records)

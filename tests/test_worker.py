@@ -28,11 +28,11 @@ import pytest
 from helpers import clean_env, run_tagfeed, stop_process, wait_until
 
 from tagfeed.config import load_config
-from tagfeed.leases import claim, db_now, held, register, release, renew
-from tagfeed.locks import BUILD_LOCK, advisory_lock
-from tagfeed.pgstore import PgStore
-from tagfeed.pipeline import build
-from tagfeed.store import SourceState
+from tagfeed.poll.leases import claim, db_now, held, register, release, renew
+from tagfeed.store.locks import BUILD_LOCK, advisory_lock
+from tagfeed.store.postgres import PgStore
+from tagfeed.building.pipeline import build
+from tagfeed.store.sqlite import SourceState
 
 FEEDS = 200
 EVERY = 3.0  # seconds, each feed's `every`

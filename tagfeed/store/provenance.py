@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sources.model import Article, Tag
-from tagfeed.store import CHUNK, Store, rows_by_key
+from tagfeed.store.sqlite import CHUNK, Store, rows_by_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS provenance (
@@ -115,7 +115,7 @@ class Sightings:
 
 def seen_again(store: Store, now: datetime, ids_by_source: dict[str, tuple[str, ...]]) -> list[str]:
     """Move ``last_seen`` of the pairs of sources read unchanged and not parsed this build
-    (``tagfeed.settled``), whose rows were written when each was settled. Returns the sources
+    (``tagfeed.store.settled``), whose rows were written when each was settled. Returns the sources
     some of whose rows are missing (a store whose table was lost): their sightings need writing."""
     ensure_table(store)
     when = _iso(now)

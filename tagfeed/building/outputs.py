@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from feeds.write import has_twin
-from tagfeed.store import Store
+from tagfeed.store.sqlite import Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS output_groups (

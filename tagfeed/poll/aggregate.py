@@ -25,9 +25,10 @@ from tagfeed import __version__
 from tagfeed.config import FeedSource, default
 from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, RETRY_AFTER, Failure, FetchError, SourceError,
                             StoreError, unexpected)
-from tagfeed.store import SourceState, Store
+from tagfeed.store.sqlite import SourceState, Store
 
-log = logging.getLogger("tagfeed.aggregate")
+log = logging.getLogger("tagfeed.poll.aggregate")
+bugs = logging.getLogger("tagfeed.bugs")  # a bug of ours met while polling a source: never silenced
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,7 @@ class Aggregator:
         except Exception as exc:  # noqa: BLE001 - any library's refusal is this source's failure
             failure = unexpected(url, exc)
             if failure.kind == INTERNAL:
-                log.error("%s", failure.message, exc_info=exc)
+                bugs.error("%s", failure.message, exc_info=exc)
             return self._failed(old, Outcome.ERROR, rng, source, failure, self._last)
 
     def _poll(self, source: FeedSource, old: SourceState, url: str, rng: random.Random) -> Poll:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 from werkzeug.security import safe_join
 
-from tagfeed.httpcache import content_type_for, etag_for
+from tagfeed.serving.httpcache import content_type_for, etag_for
 
 _HIDDEN = re.compile(r"(?:^|/)\.|\.tmp$|~$")  # dotfiles and the writer's temp files are not the tree
 

@@ -35,7 +35,7 @@ from waitress.server import MultiSocketServer, TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 from waitress.utilities import build_http_date
 
-log = logging.getLogger("tagfeed.hotpath")
+log = logging.getLogger("tagfeed.serving.hotpath")
 Headers = Sequence[tuple[str, str]]
 Answerer = Callable[[Mapping[str, Any]], "tuple[str, Headers, bytes] | None"]
 _DATE_MARK = "\x00date\x00"

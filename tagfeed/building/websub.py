@@ -15,7 +15,7 @@ import httpx
 
 from feeds.urls import Urls
 
-log = logging.getLogger("tagfeed.websub")
+log = logging.getLogger("tagfeed.building.websub")
 FEED_SUFFIXES = (".atom", ".rss", ".json")
 TIMEOUT = 10.0
 

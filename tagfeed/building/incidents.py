@@ -1,4 +1,4 @@
-"""Failures made visible: the yield check, the incidents behind ``status.atom``, and /healthz.
+"""Failures made visible by a build: the yield check, and the incidents behind ``status.atom``.
 
 An incident is one source failing in one way: its id is stable, derived from
 the source, the error class and the UTC day it began, so a reader never sees
@@ -14,18 +14,16 @@ import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from feeds.status import Incident, SourceStatus, render_status
 from feeds.urls import Urls
 from sources.model import uuid_urn
-from tagfeed.config import Config
-from tagfeed.errors import GONE, HTTP_STATUS, LOW_YIELD, RETRY_AFTER, TIMEOUT, Failure, TagfeedError
-from tagfeed.pgstore import open_store
-from tagfeed.store import SourceState, Store
+from tagfeed.errors import GONE, HTTP_STATUS, LOW_YIELD, RETRY_AFTER, TIMEOUT, Failure
+from tagfeed.store.sqlite import SourceState, Store
 
 if TYPE_CHECKING:
-    from tagfeed.pipeline import BuildReport
+    pass
 
 WARNING = "warning"  # a source state: it works, but gives far fewer articles than it used to
 _SCHEMA = """
@@ -166,54 +164,3 @@ def site_health(store: Store, site_title: str, urls: Urls, now: datetime, root: 
     feed = render_status(site_title, urls, incidents, status_since(store, now), version=version, hub=hub)
     states = [s for s in store.sources() if configured is None or s.name in configured]
     return source_lines(states, root), (urls.status_path(), feed)
-
-
-# -- the /healthz document ----------------------------------------------------------
-
-
-class BuildTracker:
-    """The outcome of the last build this process ran, for /healthz; replaced whole, never mutated."""
-
-    last: dict[str, Any] | None = None
-
-    def succeeded(self, report: BuildReport) -> None:
-        self.last = {"at": report.started.isoformat(), "ok": True, "summary": report.summary(),
-                     "errors": list(report.errors), "warnings": list(report.warnings)}
-
-    def failed(self, error: BaseException) -> None:
-        self.last = {"at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), "ok": False,
-                     "summary": None, "errors": [f"{type(error).__name__}: {error}"]}
-
-
-_SOURCE_FIELDS = ("name", "kind", "state", "last_error", "last_ok", "next_fetch", "error_count", "article_count")
-
-
-def _source_json(state: SourceState) -> dict[str, Any]:
-    values = {key: getattr(state, key) for key in _SOURCE_FIELDS}
-    return {key: v.isoformat() if isinstance(v, datetime) else v for key, v in values.items()}
-
-
-def health_status(last_build: str | None, errors: int, articles: int, sources: list[SourceState],
-                  published: bool, build: dict[str, Any] | None) -> str:
-    """failing (503): nothing useful is served; degraded: served, but something failed; else ok."""
-    all_failed = errors > 0 and articles == 0 and not any(s.state == "ok" for s in sources)
-    if last_build is None or not published or all_failed:
-        return "failing"
-    if errors or (build and not build["ok"]) or any(s.state != "ok" for s in sources):
-        return "degraded"
-    return "ok"
-
-
-def read_health(config: Config, tracker: BuildTracker) -> dict[str, Any]:
-    build = tracker.last
-    published = (config.site.output_dir / "index.html").is_file()
-    try:
-        with open_store(config.site) as store:
-            last_build, errors = store.get_meta("last_build"), int(store.get_meta("last_build_errors") or 0)
-            sources, articles = store.sources(), store.count_articles()
-    except (TagfeedError, ValueError) as exc:
-        return {"status": "failing", "last_build": None, "last_build_errors": None, "sources": [],
-                "build": build, "error": str(exc)}
-    return {"status": health_status(last_build, errors, articles, sources, published, build),
-            "last_build": last_build, "last_build_errors": errors, "articles": articles,
-            "sources": [_source_json(s) for s in sources], "build": build}

@@ -20,7 +20,7 @@ from feeds.archive import TagArchive
 from feeds.channel import sort_articles
 from feeds.site import group_by_tag
 from sources.model import Article
-from tagfeed.store import Store
+from tagfeed.store.sqlite import Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS archive_pages (

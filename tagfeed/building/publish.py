@@ -16,8 +16,8 @@ from typing import Final
 from feeds.s3 import S3Publisher
 from feeds.target import LocalPublisher, Publisher
 from tagfeed.config import SiteConfig
-from tagfeed.httpcache import content_type_for
-from tagfeed.store import Store
+from tagfeed.serving.httpcache import content_type_for
+from tagfeed.store.sqlite import Store
 
 ARCHIVE_MAX_AGE: Final = 7 * 86400  # RFC 5005 archive pages never change: the same as server.py sends
 _SCHEMA = """

@@ -29,7 +29,7 @@ import sources.model
 import sources.tagpage
 import sources.text
 from tagfeed import __version__
-from tagfeed.store import Store
+from tagfeed.store.sqlite import Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settled_dumps (

@@ -2,7 +2,7 @@
 
 Several workers share one PostgreSQL (``tagfeed work``). ``BUILD_LOCK`` is
 held for a whole build, so only one build writes the output at a time (the
-SQLite store keeps the ``state_dir`` file lock of ``tagfeed.pipeline``);
+SQLite store keeps the ``state_dir`` file lock, ``build_lock``);
 ``BUILD_TURN`` only picks which worker starts the next build, so a worker
 that lost the race skips the round instead of queueing. ``SETTLE_LOCK`` is
 taken inside the transaction that dates and stores polled articles: settling
@@ -14,8 +14,15 @@ released by PostgreSQL with its connection.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 from collections.abc import Iterator
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, cast
+
+from tagfeed.config import SiteConfig
+from tagfeed.errors import StoreError
+from tagfeed.store.postgres import PgStore, open_store
+from tagfeed.store.sqlite import Store
 
 BUILD_LOCK: Final = 0x7461_6762  # "tagb": held for a whole build
 BUILD_TURN: Final = 0x7461_6774  # "tagt": which worker starts the next build
@@ -44,3 +51,35 @@ def settling(conn: Any) -> Iterator[None]:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETTLE_LOCK,))
         yield
+
+
+@contextlib.contextmanager
+def build_lock(state_dir: Path) -> Iterator[None]:
+    """One build at a time per state dir (``serve``'s scheduler and a manual ``build`` alike)."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(state_dir / "build.lock", "w")
+    except OSError as exc:
+        raise StoreError(f"{state_dir}: cannot take the build lock: {exc.strerror or exc}") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def locked_store(site: SiteConfig) -> Iterator[Store]:
+    """The store, holding the build lock: a PostgreSQL advisory lock when the store is
+    shared by workers (``tagfeed.store.locks``), else the file lock in ``state_dir``."""
+    if not site.store:
+        with build_lock(site.state_dir), open_store(site) as store:
+            yield store
+        return
+    with open_store(site) as store, advisory_lock(cast(PgStore, store).conn, BUILD_LOCK):
+        yield store
+
+
+def settling_articles(store: Store) -> contextlib.AbstractContextManager[None]:
+    return settling(store.conn) if isinstance(store, PgStore) else contextlib.nullcontext()

@@ -28,7 +28,7 @@ from typing import Any, Final, cast
 from sources.model import Article
 from tagfeed.config import SiteConfig
 from tagfeed.errors import StoreError
-from tagfeed.store import SourceState, Store, article_from_json, article_to_json, content_hash, decode_rows
+from tagfeed.store.sqlite import SourceState, Store, article_from_json, article_to_json, content_hash, decode_rows
 
 _MIGRATION_LOCK: Final = 0x7461_6766  # "tagf": pg_advisory_xact_lock key for schema upgrades
 _DATES: Final = ("last_ok", "last_attempt", "next_fetch", "retry_after")
@@ -61,12 +61,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     """,
     "ALTER TABLE sources ADD COLUMN ttl INTEGER;",  # SourceState.ttl: a feed's RSS <ttl>, minutes
-    # tagfeed work: which worker polls a feed now (tagfeed/leases.py), and the link dedup of its articles
+    # tagfeed work: which worker polls a feed now (tagfeed/poll/leases.py), and the link dedup of its articles
     """
     CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT, expires TIMESTAMPTZ);
     CREATE INDEX articles_link ON articles (((data::jsonb) ->> 'link'));
     """,
-    # politeness per upstream host across workers (tagfeed/hostturns.py): when the last request ended
+    # politeness per upstream host across workers (tagfeed/poll/hostturns.py): when the last request ended
     "CREATE TABLE host_turns (host TEXT PRIMARY KEY, last_end TIMESTAMPTZ NOT NULL);",
     # SourceState.failure: its kind and HTTP status beside the message (tagfeed.errors.Failure)
     "ALTER TABLE sources ADD COLUMN error_kind TEXT; ALTER TABLE sources ADD COLUMN error_status INTEGER;",
@@ -152,6 +152,17 @@ class PgStore(Store):
 
     def count_articles(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def ids_by_link(self, links: Sequence[str]) -> dict[str, str]:
+        """The id stored for each of ``links`` (the newest article's, should two hold one link)."""
+        known: dict[str, str] = {}
+        if links:
+            rows = self.conn.execute(
+                "SELECT (data::jsonb) ->> 'link', id FROM articles WHERE (data::jsonb) ->> 'link' = ANY(%s) "
+                'ORDER BY published DESC, id COLLATE "C"', (list(links),)).fetchall()
+            for link, article_id in rows:
+                known.setdefault(link, article_id)
+        return known
 
     # -- sources ----------------------------------------------------------
     def get_source(self, name: str) -> SourceState | None:

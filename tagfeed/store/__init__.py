@@ -1,0 +1,1 @@
+"""The store: SQLite and PostgreSQL backends and every table tagfeed keeps between builds."""
