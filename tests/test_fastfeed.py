@@ -55,6 +55,8 @@ def _read(body: bytes, url: str = URL, headers: dict[str, str] | None = None) ->
 def _entry_view(entry: Any) -> dict[str, Any]:
     get = dict.get  # FeedParserDict.get would answer some keys with others
     out: dict[str, Any] = {k: get(entry, k) for k in KEYS}
+    title = get(entry, "title_detail")
+    out["title_detail"] = (title["type"], title["value"]) if title else None
     out["links"] = [(link.get("rel"), link.get("href")) for link in get(entry, "links") or []]
     out["content"] = [(c["type"], c["base"], c["value"]) for c in get(entry, "content") or []]
     detail = get(entry, "summary_detail")
@@ -77,7 +79,9 @@ def assert_same_reading(body: bytes, url: str = URL, headers: dict[str, str] | N
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     parsed = feedparser.parse(body, response_headers={"content-location": url, **lowered},
                               sanitize_html=False, resolve_relative_uris=False)
-    assert read[0] == parsed.feed.get("title", "")
+    assert read[0].get("title", "") == parsed.feed.get("title", "")
+    detail = parsed.feed.get("title_detail")
+    assert read[0].get("title_detail") == ({"type": detail["type"], "value": detail["value"]} if detail else None)
     assert [_entry_view(e) for e in read[1]] == [_entry_view(e) for e in parsed.entries]
     return True
 
@@ -100,6 +104,19 @@ def test_typical_rss_and_atom_take_the_tree_reader() -> None:
     assert assert_same_reading((DATA / "upstream/rss20.xml").read_bytes())
     assert assert_same_reading(_rss(WORDPRESS_ITEM * 3))
     assert assert_same_reading(_atom(BLOGGER_ENTRY * 3))
+
+
+def test_title_types_agree_with_feedparser() -> None:
+    """Text titles stay text on both paths (their type is what keeps ``<blink>`` a word)."""
+    rss = _rss("<item><title>Vector&lt;T&gt; explained</title><link>https://x.example/1</link></item>"
+               "<item><title>The &lt;b&gt;bold&lt;/b&gt; one</title><link>https://x.example/2</link></item>")
+    atom = _atom("<entry><id>tag:x,1:1</id><title type='text'>History of the &lt;blink&gt; tag</title>"
+                 "<updated>2024-01-01T00:00:00Z</updated></entry>"
+                 "<entry><id>tag:x,1:2</id><title type='html'>A &lt;i&gt;b&lt;/i&gt;</title>"
+                 "<updated>2024-01-01T00:00:00Z</updated></entry>")
+    assert assert_same_reading(rss) and assert_same_reading(atom)
+    assert [a.title for a in _both(rss)] == ["Vector<T> explained", "The bold one"]
+    assert [a.title for a in _both(atom)] == ["History of the <blink> tag", "A b"]
 
 
 # -- every data file --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -193,13 +194,58 @@ def test_xss_vectors_in_rss_entries_do_not_survive() -> None:
         assert not _has_event_handler(article.content_html or "")
 
 
-def test_xss_vectors_in_json_feed_and_atom_titles_do_not_survive() -> None:
+def test_xss_vectors_in_json_feed_bodies_do_not_survive_and_titles_stay_text() -> None:
+    """JSON Feed titles are plain text: a vector there is the headline's text (every renderer
+    escapes it), while the HTML body and summary lose it."""
     items = [{"id": f"https://x.example/{i}", "title": v, "content_html": v, "summary": v}
              for i, v in enumerate(VECTORS)]
     body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": items})
-    for article in _parse(body.encode()):
-        _assert_clean(article)
+    articles = _parse(body.encode())
+    assert [a.title for a in articles] == [" ".join(v.split()) for v in VECTORS]
+    for article in articles:
+        _assert_clean(dataclasses.replace(article, title="x"))
         assert not _has_event_handler(article.content_html or "")
+
+
+def test_html_titles_lose_their_markup() -> None:
+    body = ("<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><id>tag:x,1:f</id>"
+            "<title type='html'>&lt;b&gt;Bold&lt;/b&gt; feed</title><updated>2024-01-01T00:00:00Z</updated>"
+            "<entry><id>tag:x,1:1</id><title type='html'>&lt;script&gt;alert(1)&lt;/script&gt;A &amp;amp; B</title>"
+            "<updated>2024-01-01T00:00:00Z</updated></entry></feed>")
+    [article] = _parse(body.encode())
+    assert (article.title, article.source_title) == ("A & B", "Bold feed")
+
+
+@pytest.mark.parametrize("body", [
+    "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><id>tag:x,1:f</id>"
+    "<title type='text'>Scripts &amp; &lt;Tags&gt;</title><updated>2024-01-01T00:00:00Z</updated>"
+    "<entry><id>tag:x,1:1</id><title type='text'>History of the &lt;blink&gt; tag</title>"
+    "<category term='Scripts &amp; &lt;Tags&gt;'/><updated>2024-01-01T00:00:00Z</updated></entry></feed>",
+    "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><id>tag:x,1:f</id>"
+    "<title>Scripts &amp; &lt;Tags&gt;</title><updated>2024-01-01T00:00:00Z</updated>"
+    "<entry><id>tag:x,1:1</id><title>History of the &lt;blink&gt; tag</title>"
+    "<category term='Scripts &amp; &lt;Tags&gt;' label='x'/><updated>2024-01-01T00:00:00Z</updated></entry></feed>",
+    "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Scripts &amp; &lt;Tags&gt;</title>"
+    "<link>https://x.example/</link><description>d</description><item><title>History of the &lt;blink&gt; tag"
+    "</title><link>https://x.example/1</link><category>Scripts &amp; &lt;Tags&gt;</category></item></channel></rss>",
+    '{"version": "https://jsonfeed.org/version/1.1", "title": "Scripts & <Tags>", "items": [{"id": "1", '
+    '"url": "https://x.example/1", "title": "History of the <blink> tag", "tags": ["Scripts & <Tags>"]}]}',
+], ids=["atom-text", "atom-default", "rss", "json"])
+def test_text_titles_and_tags_keep_markup_like_text(body: str) -> None:
+    [article] = _parse(body.encode(), tags=("Vector<T> & co",))
+    assert article.title == "History of the <blink> tag"
+    assert article.source_title == "Scripts & <Tags>"
+    assert "Scripts & <Tags>" in [t.name for t in article.tags]
+    assert "Vector<T> & co" in [t.name for t in article.tags]
+
+
+def test_rss_titles_that_look_like_html_are_html() -> None:
+    """feedparser's guess for RSS (which never says): an end tag or an entity makes it HTML."""
+    items = ("<item><title>Vector&lt;T&gt; explained</title><link>https://x.example/1</link></item>"
+             "<item><title>Why &lt;script&gt; blocks</title><link>https://x.example/2</link></item>"
+             "<item><title>The &lt;b&gt;bold&lt;/b&gt; news</title><link>https://x.example/3</link></item>")
+    assert [a.title for a in _parse(_rss(items).encode())] == [
+        "Vector<T> explained", "Why <script> blocks", "The bold news"]
 
 
 def _has_event_handler(html: str) -> bool:

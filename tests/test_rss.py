@@ -11,7 +11,7 @@ from lxml import etree
 
 from feeds.channel import Channel
 from feeds.rss import render_rss
-from sources.model import Article
+from sources.model import Article, make_tag
 
 ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 
@@ -58,7 +58,7 @@ def test_feedparser_round_trip(all_channel: Channel, sample_articles: list[Artic
 
 def test_plain_text_markup_is_hex_escaped(all_channel: Channel, sample_articles: list[Article]) -> None:
     document = render_rss(all_channel, sample_articles)
-    assert b"&#x3C;script&gt;" in document and b"<script>" not in document
+    assert b"&#x3C;script&#x3E;" in document and b"<script>" not in document
     title = etree.fromstring(document).findall("channel/item")[1].findtext("title")
     assert title == sample_articles[1].title
 
@@ -73,5 +73,20 @@ def test_deterministic_and_clock_free(all_channel: Channel, sample_articles: lis
 def test_source_title_markup_is_hex_escaped(all_channel: Channel, sample_articles: list[Article]) -> None:
     upstream = dataclasses.replace(sample_articles[2], source_title="Example <Atom> & co")
     document = render_rss(all_channel, [upstream])
-    assert b">Example &#x3C;Atom&gt; &#x26; co</source>" in document
+    assert b">Example &#x3C;Atom&#x3E; &#x26; co</source>" in document
     assert etree.fromstring(document).findtext("channel/item/source") == "Example <Atom> & co"
+
+
+def test_markup_like_tag_and_titles_are_hex_references(all_channel: Channel, sample_articles: list[Article]) -> None:
+    """Channel, item and category text with ``& < >``: hexadecimal references, the form the W3C
+    validator takes for text (no "title should not contain HTML")."""
+    tag = make_tag("Scripts & <Tags>")
+    article = dataclasses.replace(sample_articles[0], title="Why <script> blocks & stalls", tags=(tag,))
+    document = render_rss(dataclasses.replace(all_channel, tag=tag), [article])
+    assert b"<title>Scripts &#x26; &#x3C;Tags&#x3E; \xe2\x80\x94 tagfeed</title>" in document
+    assert b"<title>Why &#x3C;script&#x3E; blocks &#x26; stalls</title>" in document
+    assert b"<category>Scripts &#x26; &#x3C;Tags&#x3E;</category>" in document
+    root = etree.fromstring(document)
+    assert root.findtext("channel/title") == "Scripts & <Tags> — tagfeed"
+    assert root.findtext("channel/item/title") == "Why <script> blocks & stalls"
+    assert root.findtext("channel/item/category") == "Scripts & <Tags>"
