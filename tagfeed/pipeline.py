@@ -24,7 +24,7 @@ from typing import cast
 from feeds.site import File, render_site
 from feeds.urls import Urls
 from feeds.write import sweep_temp_files
-from sources.model import Article, merge
+from sources.model import Article, merge, unite_authors, unite_enclosures
 from sources.tagpage import parse_tagpage_bytes, read_dump
 from tagfeed.aggregate import Aggregator, user_agent
 from tagfeed.archive import plan_archives
@@ -271,12 +271,16 @@ def _unchanged(data: str, old_hash: str, article: Article) -> bool:
 def reconcile(old: Article, new: Article) -> Article:
     """A stored article seen again. From the same source the new text wins (the
     page or feed was edited, even to something shorter); from another source the
-    fuller text wins. Tags are always united; dates are settled by the caller."""
+    fuller text wins. Tags, authors and enclosures are always united (the new
+    reading's first) and a lost image is kept; dates are settled by the caller."""
     undated = dataclasses.replace(new, published=None, updated=None)
     if new.source != old.source:
         return merge(old, undated)
     tags = {t.slug: t for t in (*old.tags, *new.tags)}
-    return dataclasses.replace(undated, tags=tuple(sorted(tags.values())))
+    return dataclasses.replace(undated, tags=tuple(sorted(tags.values())),
+                               authors=unite_authors(new.authors, old.authors),
+                               enclosures=unite_enclosures(new.enclosures, old.enclosures),
+                               image=new.image or old.image)
 
 
 def _next_updated(old: datetime | None, upstream: datetime | None, now: datetime) -> datetime:
