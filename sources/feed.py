@@ -24,6 +24,7 @@ six times feedparser's default throughput on benchmarks/feedsample.py.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import functools
 import json
 import re
@@ -38,8 +39,8 @@ import defusedxml
 import defusedxml.ElementTree
 import feedparser
 
-from sources import fastfeed
-from sources.model import Article, Tag, make_tag, uuid_urn
+from sources import extras, fastfeed
+from sources.model import Article, Author, Tag, make_tag, uuid_urn
 from sources.sanitize import excerpt, plain_text, sanitize_html
 from tagfeed.errors import FeedError
 
@@ -70,6 +71,7 @@ class _Raw:
     base: str  # what a relative entry link resolves against: xml:base, home page or feed URL
     content_base: str | None = None  # an explicit xml:base on the content
     title_is_text: bool = False  # the title is plain text (its ``<`` is a character), not HTML
+    attached: extras.Extras = extras.NONE  # authors, enclosures, image
 
 
 def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str],
@@ -110,6 +112,9 @@ def _article(raw: _Raw, *, url: str, feed_title: str | None, tags: Sequence[str]
         source=url,
         source_title=feed_title,
         source_url=url,
+        authors=raw.attached.authors,
+        enclosures=raw.attached.enclosures,
+        image=raw.attached.image,
     )
 
 
@@ -235,6 +240,9 @@ def _parse_xml(body: bytes, url: str, headers: Mapping[str, str], *,
     tree = _parse_safely(body, url)
     response_headers = {"content-location": url, **headers}
     read = fastfeed.read(tree[0], tree[1], body, headers=response_headers) if tree and fast else None
+    more = extras.from_tree(tree[0], url) if tree else None
+    if read is not None and more is not None and len(more) != len(read[1]):
+        read = None  # entries the tree reader and the extras disagree on: feedparser decides
     if read is not None:  # what feedparser would have said, read off the tree
         feed, entries = read
     else:
@@ -246,7 +254,10 @@ def _parse_xml(body: bytes, url: str, headers: Mapping[str, str], *,
             raise FeedError(url, f"not a well-formed feed: {parsed.get('bozo_exception')}")
         feed, entries = parsed.feed, parsed.entries
     title = text_title(feed.get("title", ""), is_text=_is_text(feed.get("title_detail"))) or None
-    return title, [_raw_from_feedparser(entry, url) for entry in entries]
+    raws = [_raw_from_feedparser(entry, url) for entry in entries]
+    if more is None or len(more) != len(raws):  # no tree (feedparser's loose parser read it)
+        more = [extras.from_feedparser(entry, raw.base) for entry, raw in zip(entries, raws)]
+    return title, [dataclasses.replace(raw, attached=found) for raw, found in zip(raws, more)]
 
 
 def _raw_from_feedparser(entry: Any, url: str) -> _Raw:
@@ -312,10 +323,12 @@ def _parse_json(body: bytes, url: str) -> tuple[str | None, list[_Raw]]:
         raise FeedError(url, "JSON Feed without an items array")
     base = _text(data.get("home_page_url")) or url
     title = text_title(_text(data.get("title")) or "", is_text=True) or None
-    return title, [_raw_from_json(item, urljoin(url, base)) for item in items if isinstance(item, dict)]
+    absolute = urljoin(url, base)
+    authors = extras.json_authors(data.get("authors") or data.get("author"), absolute)
+    return title, [_raw_from_json(item, absolute, authors) for item in items if isinstance(item, dict)]
 
 
-def _raw_from_json(item: Mapping[str, Any], base: str) -> _Raw:
+def _raw_from_json(item: Mapping[str, Any], base: str, feed_authors: tuple[Author, ...] = ()) -> _Raw:
     text = _text(item.get("content_text"))
     content = _text(item.get("content_html")) or (_as_html({"value": text, "type": "text/plain"})
                                                     if text else None)
@@ -325,6 +338,9 @@ def _raw_from_json(item: Mapping[str, Any], base: str) -> _Raw:
         link=_text(item.get("url")) or _text(item.get("external_url")),
         title=_text(item.get("title")),
         title_is_text=True,  # JSON Feed titles are plain text (jsonfeed.org/version/1.1)
+        attached=extras.Extras(
+            extras.json_authors(item.get("authors") or item.get("author"), base) or feed_authors,
+            extras.json_attachments(item.get("attachments"), base), extras.json_image(item.get("image"), base)),
         content=content,
         summary=_text(item.get("summary")),
         published=_from_rfc3339(item.get("date_published")),

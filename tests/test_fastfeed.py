@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from benchmarks.feedsample import sample_feed
 from sources import fastfeed
 from sources import feed as feedmod
-from sources.model import Article
+from sources.model import Article, Author, Enclosure
 from tagfeed.errors import FeedError
 
 DATA = Path(__file__).parent / "data"
@@ -348,3 +348,37 @@ def test_deeply_nested_extensions_read_the_same(wrapper: str) -> None:
     deep = f"<{wrapper}>" * 3000 + "x" + f"</{wrapper}>" * 3000
     body = _rss(f"<item><title>i</title>{deep}</item>")
     assert [a.title for a in _both(body)] == ["i"]
+
+
+# -- authors, enclosures, images: one reading of the tree for both paths ----------------------
+PODCAST_ITEM = """<item><title>Episode 1</title><link>https://pod.example/1</link>
+<author>host@pod.example (The Host)</author><dc:creator>Guest One</dc:creator><itunes:author>Ignored</itunes:author>
+<enclosure url="https://cdn.pod.example/1.mp3" length="24986239" type="audio/mpeg"/>
+<itunes:image href="https://pod.example/1.jpg"/><guid>https://pod.example/1</guid></item>"""
+MULTI_AUTHOR_ENTRY = """<entry><id>tag:x,1:1</id><title>Two hands</title><updated>2024-01-01T00:00:00Z</updated>
+<author><name>Jane</name><email>jane@a.example</email><uri>https://jane.example/</uri></author>
+<author><name>Bob</name></author><contributor><name>Carl</name></contributor>
+<link rel="enclosure" href="/e.ogg" type="audio/ogg" length="99"/>
+<media:thumbnail url="https://a.example/t.jpg"/></entry>"""
+
+
+def test_authors_enclosures_and_image_agree_on_both_paths() -> None:
+    [episode] = _both(_rss(PODCAST_ITEM))
+    assert episode.authors == (Author("The Host", "host@pod.example"), Author("Guest One"))
+    assert episode.enclosures == (Enclosure("https://cdn.pod.example/1.mp3", "audio/mpeg", 24986239),)
+    assert episode.image == "https://pod.example/1.jpg"
+    [entry] = _both(_atom(MULTI_AUTHOR_ENTRY, attrs=' xml:base="https://a.example/blog/"'))
+    # feedparser itself would give Bob a cut-off copy of Jane's address
+    assert entry.authors == (Author("Jane", "jane@a.example", "https://jane.example/"), Author("Bob"), Author("Carl"))
+    assert entry.enclosures == (Enclosure("https://a.example/e.ogg", "audio/ogg", 99),)
+    assert entry.image == "https://a.example/t.jpg"
+
+
+def test_a_body_expat_refuses_takes_authors_from_feedparser() -> None:
+    """Bad bytes: no tree, feedparser's loose reading. Its enclosures come through, and the people it
+    did not split into name and address (it cuts ``host@pod.example`` to ``host@pod.exam``)."""
+    body = _rss(PODCAST_ITEM).replace(b"Episode 1", b"Episode \xff 1")
+    assert feedmod._parse_safely(body, URL) is None
+    [episode] = _both(body)
+    assert episode.authors == (Author("Guest One"), Author("Ignored"))
+    assert episode.enclosures == (Enclosure("https://cdn.pod.example/1.mp3", "audio/mpeg", 24986239),)

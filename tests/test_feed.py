@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from sources.feed import parse_feed
-from sources.model import Article
+from sources.model import Article, Author, Enclosure
 from tagfeed.errors import FeedError
 
 UPSTREAM = Path(__file__).parent / "data/upstream"
@@ -250,3 +250,49 @@ def test_rss_titles_that_look_like_html_are_html() -> None:
 
 def _has_event_handler(html: str) -> bool:
     return re.search(r"<[^>]*\son\w+\s*=", html, re.IGNORECASE) is not None
+
+
+def test_json_feed_authors_attachments_and_image() -> None:
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J", "home_page_url": "https://j.example/",
+                       "authors": [{"name": "Feed Person", "url": "https://j.example/me"}],
+                       "items": [{"id": "1", "url": "https://j.example/1", "title": "One",
+                                  "authors": [{"name": "Ann", "url": "mailto:ann@j.example"}, {"name": "Ben"},
+                                              {"avatar": "https://j.example/a.png"}],
+                                  "attachments": [{"url": "/1.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 5},
+                                                  {"url": "javascript:alert(1)", "mime_type": "audio/mpeg"}],
+                                  "image": "img/1.jpg"},
+                                 {"id": "2", "url": "https://j.example/2", "title": "Two"}]})
+    one, two = _parse(body.encode())
+    assert one.authors == (Author("Ann", "ann@j.example"), Author("Ben"))
+    assert one.enclosures == (Enclosure("https://j.example/1.mp3", "audio/mpeg", 5),)
+    assert one.image == "https://j.example/img/1.jpg"
+    assert two.authors == (Author("Feed Person", None, "https://j.example/me"),)  # the feed's apply
+    assert (two.enclosures, two.image) == ((), None)
+    one_point_oh = json.dumps({"version": "https://jsonfeed.org/version/1", "title": "J",
+                               "items": [{"id": "1", "url": "https://j.example/1", "title": "One",
+                                          "author": {"name": "Old Style"}}]})
+    assert _parse(one_point_oh.encode())[0].authors == (Author("Old Style"),)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("jane@example.org (Jane Doe)", Author("Jane Doe", "jane@example.org")),
+    ("Jane Doe <jane@example.org>", Author("Jane Doe", "jane@example.org")),
+    ("jane@example.org", Author("", "jane@example.org")),
+    ("Jane Doe", Author("Jane Doe")),
+])
+def test_rss_author_forms(value: str, expected: Author) -> None:
+    from xml.sax.saxutils import escape
+    items = f"<item><title>t</title><link>https://x.example/1</link><author>{escape(value)}</author></item>"
+    assert _parse(_rss(items).encode())[0].authors == (expected,)
+
+
+def test_atom_entries_without_authors_take_the_feeds_and_rss_items_take_nobodys() -> None:
+    atom = ("<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><id>tag:x,1:f</id>"
+            "<title>F</title><updated>2024-01-01T00:00:00Z</updated><author><name>Editor</name></author>"
+            "<entry><id>tag:x,1:1</id><title>a</title><updated>2024-01-01T00:00:00Z</updated></entry>"
+            "<entry><id>tag:x,1:2</id><title>b</title><updated>2024-01-01T00:00:00Z</updated>"
+            "<author><name>Writer</name></author></entry></feed>")
+    assert [a.authors for a in _parse(atom.encode())] == [(Author("Editor"),), (Author("Writer"),)]
+    rss = _rss("<item><title>t</title><link>https://x.example/1</link></item>").replace(
+        "<description>d</description>", "<description>d</description><managingEditor>e@x.example (E)</managingEditor>")
+    assert _parse(rss.encode())[0].authors == ()
