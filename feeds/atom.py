@@ -66,7 +66,26 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
                 element.set("type", "html")
         if self.article is not None and self.article.source_url:
             _add_source(entry, self.article, self.updated)
+        if self.article is not None:
+            _add_people_and_enclosures(entry, self.article)
         return entry
+
+
+def _add_people_and_enclosures(entry: Any, article: Article) -> None:
+    """atom:author (RFC 4287 §4.2.1) for each upstream author, atom:link rel="enclosure" (§4.2.7.2)."""
+    for author in article.authors:
+        person = etree.SubElement(entry, "author")
+        etree.SubElement(person, "name").text = author.label
+        if author.email:
+            etree.SubElement(person, "email").text = author.email
+        if author.uri:
+            etree.SubElement(person, "uri").text = author.uri
+    for enclosure in article.enclosures:
+        link = etree.SubElement(entry, "link", href=enclosure.url, rel="enclosure")
+        if enclosure.media_type:
+            link.set("type", enclosure.media_type)
+        if enclosure.length is not None:
+            link.set("length", str(enclosure.length))
 
 
 def _add_source(entry: Any, article: Article, updated: str) -> None:
@@ -185,7 +204,26 @@ def atom_entry(article: Article, facts: EntryFacts) -> str:
         out += ["    <source>\n      <id>", xml_escape(article.source_url), "</id>\n", source_title,
                 "      <updated>", stamp, '</updated>\n      <link rel="self" href="',
                 xml_attr(article.source_url), '"/>\n    </source>\n']
+    if article.authors or article.enclosures:
+        out.append(_people_and_enclosures(article))
     out.append("  </entry>\n")
+    return "".join(out)
+
+
+def _people_and_enclosures(article: Article) -> str:
+    """What ``_add_people_and_enclosures`` adds, as lxml lays it out."""
+    out = []
+    for author in article.authors:
+        out += ["    <author>\n      <name>", xml_escape(author.label), "</name>\n"]
+        if author.email:
+            out += ["      <email>", xml_escape(author.email), "</email>\n"]
+        if author.uri:
+            out += ["      <uri>", xml_escape(author.uri), "</uri>\n"]
+        out.append("    </author>\n")
+    for enclosure in article.enclosures:
+        kind = f' type="{xml_attr(enclosure.media_type)}"' if enclosure.media_type else ""
+        length = f' length="{enclosure.length}"' if enclosure.length is not None else ""
+        out.append(f'    <link href="{xml_attr(enclosure.url)}" rel="enclosure"{kind}{length}/>\n')
     return "".join(out)
 
 

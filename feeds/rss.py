@@ -16,18 +16,20 @@ from functools import lru_cache
 from typing import Any
 
 from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds.channel import (
-    GENERATOR, GENERATOR_VERSION, Channel, EntryFacts, check_xml, entry_content, entry_dates, entry_facts, entry_title,
-    feed_updated, xml_attr, xml_escape,
+    GENERATOR, GENERATOR_VERSION, Channel, EntryFacts, check_xml, enclosure_type, entry_content, entry_dates,
+    entry_facts, entry_title, feed_updated, single_rss_author, xml_attr, xml_escape,
 )
 from feeds.urls import MEDIA_TYPES
 from sources.model import Article
 from tagfeed.errors import RenderError
 
+DC_NS = "http://purl.org/dc/elements/1.1/"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
 # lxml escapes text, so a plain-text element's content never holds a raw "<".
 _PLAIN_TEXT = re.compile(rb"<(title|category|source)(?: [^>]*)?>[^<]*</\1>")
 
@@ -45,6 +47,8 @@ def render_rss_feedgen(channel: Channel, articles: Sequence[Article]) -> bytes:
     if channel.hub:
         fg.register_extension("websub", _Hub, atom=False, rss=True)
         fg.websub.hub = channel.hub
+    fg.register_extension("tagfeed", _Namespaces, _ItemExtras, atom=False, rss=True)  # each entry gets one too
+    fg.tagfeed.namespaces = _namespaces(articles)
     for article in articles:
         _add_item(fg.add_entry(order="append"), channel, article)
     return hex_escape_plain_text(bytes(fg.rss_str(pretty=True, encoding="UTF-8")))
@@ -61,6 +65,50 @@ class _Hub(BaseExtension):  # type: ignore[misc]
         return rss
 
 
+class _Namespaces(BaseExtension):  # type: ignore[misc]
+    """dc and media declared on the root, and only when an item uses them (older output unchanged)."""
+
+    namespaces: dict[str, str] = {}
+
+    def extend_ns(self) -> dict[str, str]:
+        return self.namespaces
+
+
+class _ItemExtras(BaseEntryExtension):  # type: ignore[misc]
+    """author or dc:creator, one enclosure (RSS 2.0 allows one), media:thumbnail, after the source."""
+
+    article: Article | None = None
+
+    def extend_rss(self, item: Any) -> Any:
+        article = self.article
+        if article is None:
+            return item
+        single = single_rss_author(article)
+        if single is not None:
+            etree.SubElement(item, "author").text = f"{single.email} ({single.name})"
+        if article.enclosures:
+            first = article.enclosures[0]
+            etree.SubElement(item, "enclosure", url=first.url, length=str(first.length or 0),
+                             type=enclosure_type(first))
+        if single is None:
+            for author in article.authors:
+                etree.SubElement(item, f"{{{DC_NS}}}creator").text = author.label
+        if article.image:
+            etree.SubElement(item, f"{{{MEDIA_NS}}}thumbnail", url=article.image)
+        return item
+
+
+def _namespaces(articles: Sequence[Article]) -> dict[str, str]:
+    """The extension namespaces the items use, dc (creators) before media (thumbnails)."""
+    dc = media = False
+    for article in articles:
+        dc = dc or (bool(article.authors) and single_rss_author(article) is None)
+        media = media or bool(article.image)
+        if dc and media:
+            break
+    return {**({"dc": DC_NS} if dc else {}), **({"media": MEDIA_NS} if media else {})}
+
+
 def _add_item(fe: FeedEntry, channel: Channel, article: Article) -> None:
     published, _ = entry_dates(article)
     fe.title(entry_title(article))
@@ -73,6 +121,7 @@ def _add_item(fe: FeedEntry, channel: Channel, article: Article) -> None:
         fe.category(term=tag.slug, label=tag.name)
     if article.source_url:
         fe.source(url=article.source_url, title=article.source_title or article.source_url)
+    fe.tagfeed.article = article
 
 
 def hex_escape_plain_text(xml: bytes) -> bytes:
@@ -109,7 +158,9 @@ def render_rss(channel: Channel, articles: Sequence[Article], entries: Sequence[
     """
     if not channel.title:
         raise RenderError("channel", "feed has no title")
-    out = ["<?xml version='1.0' encoding='UTF-8'?>\n<rss xmlns:atom=\"http://www.w3.org/2005/Atom\" "
+    namespaces = _namespaces(articles)
+    declared = "".join(f'xmlns:{prefix}="{uri}" ' for prefix, uri in namespaces.items())  # lxml's order
+    out = [f"<?xml version='1.0' encoding='UTF-8'?>\n<rss {declared}xmlns:atom=\"http://www.w3.org/2005/Atom\" "
            "xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" version=\"2.0\">\n  <channel>\n",
            "    <title>", _plain(channel.title), "</title>\n    <link>", xml_escape(channel.html_url),
            "</link>\n    <description>", xml_escape(channel.subtitle), "</description>\n",
@@ -143,7 +194,26 @@ def rss_item(article: Article, facts: EntryFacts) -> str:
     if article.source_url:
         title = article.source_title or article.source_url
         out.append(f'      <source url="{_plain_attr(article.source_url)}">{_plain(title)}</source>\n')
+    if article.authors or article.enclosures or article.image:
+        out.append(_item_extras(article))
     out.append("    </item>\n")
+    return "".join(out)
+
+
+def _item_extras(article: Article) -> str:
+    """What ``_ItemExtras`` adds, as lxml lays it out."""
+    out = []
+    single = single_rss_author(article)
+    if single is not None:
+        out += ["      <author>", xml_escape(f"{single.email} ({single.name})"), "</author>\n"]
+    if article.enclosures:
+        first = article.enclosures[0]
+        out.append(f'      <enclosure url="{xml_attr(first.url)}" length="{first.length or 0}" '
+                   f'type="{xml_attr(enclosure_type(first))}"/>\n')
+    if single is None:
+        out.extend([f"      <dc:creator>{xml_escape(a.label)}</dc:creator>\n" for a in article.authors])
+    if article.image:
+        out.append(f'      <media:thumbnail url="{xml_attr(article.image)}"/>\n')
     return "".join(out)
 
 

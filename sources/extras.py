@@ -288,6 +288,7 @@ def _http(base: str, value: Any) -> str | None:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in absolute for c in " \t\r\n<>\"{}|\\^`"):
+    if (parts.scheme not in ("http", "https") or not parts.netloc or any(c in absolute for c in " <>\"{}|\\^`")
+            or not absolute.isprintable()):
         return None
     return absolute
