@@ -36,6 +36,9 @@ def _as_json(article: Article) -> dict[str, object]:
         "published": article.published.isoformat() if article.published else None,
         "updated": article.updated.isoformat() if article.updated else None,
         "source_title": article.source_title,
+        **({"authors": [[a.name, a.email, a.uri] for a in article.authors]} if article.authors else {}),
+        **({"enclosures": [[e.url, e.media_type, e.length] for e in article.enclosures]} if article.enclosures else {}),
+        **({"image": article.image} if article.image else {}),
     }
 
 

@@ -11,7 +11,7 @@ from lxml import etree
 
 from feeds.channel import Channel
 from feeds.rss import render_rss
-from sources.model import Article, make_tag
+from sources.model import Article, Author, Enclosure, make_tag
 
 ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 
@@ -90,3 +90,34 @@ def test_markup_like_tag_and_titles_are_hex_references(all_channel: Channel, sam
     assert root.findtext("channel/title") == "Scripts & <Tags> — tagfeed"
     assert root.findtext("channel/item/title") == "Why <script> blocks & stalls"
     assert root.findtext("channel/item/category") == "Scripts & <Tags>"
+
+
+EP84 = "http://www.podtrac.com/pts/redirect.mp3/media.blubrry.com/99percentinvisible/cdn.99percentinvisible.org/wp-content/uploads/84-Ode-to-Ladislav-Sutnar-and-Trading-Places-with-Planet-Money.mp3"
+DC = "{http://purl.org/dc/elements/1.1/}creator"
+
+
+def test_real_podcast_enclosures_and_arxiv_authors(all_channel: Channel, real_feeds: dict[str, list[Article]]) -> None:
+    podcast = render_rss(all_channel, real_feeds["podcast_99pi"])
+    assert (f'<enclosure url="{EP84}" length="29922328" type="audio/mpeg"/>').encode() in podcast
+    assert podcast.count(b"<enclosure ") == 3
+    assert podcast.count(b"<dc:creator>roman</dc:creator>") == 3
+    assert b'xmlns:dc="http://purl.org/dc/elements/1.1/"' in podcast and b"xmlns:media" not in podcast
+    arxiv = etree.fromstring(render_rss(all_channel, real_feeds["arxiv_atom"]))
+    second = arxiv.findall("channel/item")[1]
+    assert [n.text for n in second.findall(DC)] == ["Peter Garik", "Yann Benétreau-Dupin"]
+    assert second.find("author") is None  # RSS's one <author> is an address; these have none
+
+
+def test_one_author_with_an_address_is_rss_author(all_channel: Channel, sample_articles: list[Article]) -> None:
+    solo = dataclasses.replace(sample_articles[0], authors=(Author("Jane Doe", "jane@example.org"),),
+                               enclosures=(Enclosure("https://a.example/1.pdf"), Enclosure("https://a.example/2.mp3")),
+                               image="https://a.example/1.jpg")
+    document = render_rss(all_channel, [solo, *sample_articles[1:]])
+    assert b"<author>jane@example.org (Jane Doe)</author>" in document and b"dc:creator" not in document
+    assert b'<enclosure url="https://a.example/1.pdf" length="0" type="application/octet-stream"/>' in document
+    assert document.count(b"<enclosure") == 1  # RSS 2.0 allows one per item
+    assert b'<media:thumbnail url="https://a.example/1.jpg"/>' in document
+    assert b'xmlns:media="http://search.yahoo.com/mrss/"' in document and b"xmlns:dc" not in document
+    # without these fields the feed is what it always was
+    plain = render_rss(all_channel, sample_articles)
+    assert b"xmlns:media" not in plain and b"<enclosure" not in plain and b"<author>" not in plain
