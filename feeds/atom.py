@@ -10,6 +10,7 @@ explicitly (it would fill now()) and entries are appended in the order given
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -41,6 +42,19 @@ from sources.model import Article
 from tagfeed.errors import RenderError
 
 _LOOKS_LIKE_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|&#?\w+;")
+_AMPERSAND_WORD = re.compile(r"&(#?\w+)")
+
+
+def looks_like_markup(text: str) -> bool:
+    """Plain text a reader (or the W3C validator) could take for HTML: a tag, a character
+    reference, or ``&`` before an entity name or a word with digits or ``_`` (``&id_list=``);
+    ``AT&T`` and ``a < b`` do not."""
+    if "<" not in text and "&" not in text:  # most text has neither
+        return False
+    if _LOOKS_LIKE_MARKUP.search(text):
+        return True
+    return any(name in html.entities.name2codepoint or name == "apos" or not name.isalpha()
+               for name in _AMPERSAND_WORD.findall(text))
 
 
 class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
@@ -61,7 +75,7 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
     def extend_atom(self, entry: Any) -> Any:
         for name in ("title", "summary"):
             element = entry.find(name)
-            if element is not None and element.text and _LOOKS_LIKE_MARKUP.search(element.text):
+            if element is not None and element.text and looks_like_markup(element.text):
                 element.text = html.escape(element.text, quote=False)
                 element.set("type", "html")
         if self.article is not None and self.article.source_url:
@@ -92,7 +106,12 @@ def _add_source(entry: Any, article: Article, updated: str) -> None:
     source = etree.SubElement(entry, "source")
     etree.SubElement(source, "id").text = article.source_url
     if article.source_title:
-        etree.SubElement(source, "title").text = article.source_title
+        title = etree.SubElement(source, "title")
+        if looks_like_markup(article.source_title):
+            title.text = html.escape(article.source_title, quote=False)
+            title.set("type", "html")
+        else:
+            title.text = article.source_title
     etree.SubElement(source, "updated").text = updated
     etree.SubElement(source, "link", rel="self", href=article.source_url)
 
@@ -182,7 +201,7 @@ def _link(href: str, rel: str, media_type: str | None = None) -> str:
 
 def _text_construct(name: str, text: str) -> str:
     """Title or summary: markup-like plain text goes as escaped ``type="html"`` (see _EntryExtras)."""
-    if ("<" in text or "&" in text) and _LOOKS_LIKE_MARKUP.search(text):  # `in` first: most text has neither
+    if looks_like_markup(text):
         return f'    <{name} type="html">{xml_escape(html.escape(text, quote=False))}</{name}>\n'
     return f"    <{name}>{xml_escape(text)}</{name}>\n"
 
@@ -200,7 +219,7 @@ def atom_entry(article: Article, facts: EntryFacts) -> str:
     out.extend([_category(tag.slug, tag.name) for tag in article.tags])
     out += ["    <published>", facts.published_text, "</published>\n"]
     if article.source_url:
-        source_title = f"      <title>{xml_escape(article.source_title)}</title>\n" if article.source_title else ""
+        source_title = ("  " + _text_construct("title", article.source_title)) if article.source_title else ""
         out += ["    <source>\n      <id>", xml_escape(article.source_url), "</id>\n", source_title,
                 "      <updated>", stamp, '</updated>\n      <link rel="self" href="',
                 xml_attr(article.source_url), '"/>\n    </source>\n']

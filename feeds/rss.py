@@ -32,6 +32,7 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 # lxml escapes text, so a plain-text element's content never holds a raw "<".
 _PLAIN_TEXT = re.compile(rb"<(title|category|source)(?: [^>]*)?>[^<]*</\1>")
+_CHANNEL_DESCRIPTION = re.compile(rb"<description>[^<]*</description>")  # the first one: items' are HTML
 
 
 def render_rss_feedgen(channel: Channel, articles: Sequence[Article]) -> bytes:
@@ -125,7 +126,7 @@ def _add_item(fe: FeedEntry, channel: Channel, article: Article) -> None:
 
 
 def hex_escape_plain_text(xml: bytes) -> bytes:
-    """``&``, ``<`` and ``>`` in titles, categories and sources as ``&#x26;``/``&#x3C;``/``&#x3E;``
+    """``&``, ``<`` and ``>`` in titles, categories, sources and the channel's (plain text) description as ``&#x26;``/``&#x3C;``/``&#x3E;``
     (RSS Profile).
 
     The same characters to any XML parser; the hex form tells RSS readers that
@@ -135,7 +136,7 @@ def hex_escape_plain_text(xml: bytes) -> bytes:
     def fix(match: re.Match[bytes]) -> bytes:
         return match[0].replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;")
 
-    return _PLAIN_TEXT.sub(fix, xml)
+    return _CHANNEL_DESCRIPTION.sub(fix, _PLAIN_TEXT.sub(fix, xml), count=1)
 
 
 def _is_permalink(article: Article) -> bool:
@@ -163,7 +164,7 @@ def render_rss(channel: Channel, articles: Sequence[Article], entries: Sequence[
     out = [f"<?xml version='1.0' encoding='UTF-8'?>\n<rss {declared}xmlns:atom=\"http://www.w3.org/2005/Atom\" "
            "xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" version=\"2.0\">\n  <channel>\n",
            "    <title>", _plain(channel.title), "</title>\n    <link>", xml_escape(channel.html_url),
-           "</link>\n    <description>", xml_escape(channel.subtitle), "</description>\n",
+           "</link>\n    <description>", _plain(channel.subtitle), "</description>\n",
            '    <atom:link href="', xml_attr(channel.feed_url("rss")), '" rel="self" type="',
            MEDIA_TYPES["rss"], '"/>\n    <docs>http://www.rssboard.org/rss-specification</docs>\n',
            "    <generator>", xml_escape(f"{GENERATOR} {GENERATOR_VERSION}"), "</generator>\n"]

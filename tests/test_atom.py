@@ -142,3 +142,14 @@ def test_real_podcast_enclosures_and_arxiv_authors(all_channel: Channel, real_fe
     second = arxiv.findall("a:entry", ns)[1]
     assert [n.text for n in second.findall("a:author/a:name", ns)] == ["Peter Garik", "Yann Benétreau-Dupin"]
     assert b"<author>\n      <name>Yangyong Zhu</name>\n    </author>\n    <author>\n      <name>Yun Xiong</name>" in document
+
+
+def test_source_titles_that_read_as_html_are_escaped_html(all_channel: Channel, sample_articles: list[Article]) -> None:
+    """``&id_list=`` reads as an entity to the W3C validator (and some readers): type="html"."""
+    query = "ArXiv Query: search_query=all:science&id_list=&start=0"
+    document = render_atom(all_channel, [dataclasses.replace(sample_articles[2], source_title=query)])
+    assert b'<title type="html">ArXiv Query: search_query=all:science&amp;amp;id_list=&amp;amp;start=0</title>' in document
+    source = etree.fromstring(document).find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}source")
+    assert source is not None and html.unescape(source.findtext("{http://www.w3.org/2005/Atom}title") or "") == query
+    plain = render_atom(all_channel, [dataclasses.replace(sample_articles[2], source_title="AT&T news")])
+    assert b"      <title>AT&amp;T news</title>" in plain

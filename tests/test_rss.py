@@ -86,6 +86,7 @@ def test_markup_like_tag_and_titles_are_hex_references(all_channel: Channel, sam
     assert b"<title>Scripts &#x26; &#x3C;Tags&#x3E; \xe2\x80\x94 tagfeed</title>" in document
     assert b"<title>Why &#x3C;script&#x3E; blocks &#x26; stalls</title>" in document
     assert b"<category>Scripts &#x26; &#x3C;Tags&#x3E;</category>" in document
+    assert b"<description>Articles tagged Scripts &#x26; &#x3C;Tags&#x3E; on tagfeed</description>" in document
     root = etree.fromstring(document)
     assert root.findtext("channel/title") == "Scripts & <Tags> — tagfeed"
     assert root.findtext("channel/item/title") == "Why <script> blocks & stalls"
