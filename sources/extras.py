@@ -230,8 +230,9 @@ def json_authors(value: Any, base: str) -> tuple[Author, ...]:
     for person in people:
         if not isinstance(person, dict):
             continue
-        name = person.get("name") if isinstance(person.get("name"), str) else ""
-        url = person.get("url") if isinstance(person.get("url"), str) else None
+        given, link = person.get("name"), person.get("url")
+        name = given if isinstance(given, str) else ""
+        url = link if isinstance(link, str) else None
         email = url[7:] if url and url.lower().startswith("mailto:") else None
         author = Author(_SPACE.sub(" ", name).strip(), email, None if email else _http(base, url))
         if author.name or author.email or author.uri:

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tagfeed.config import load_config
-from tagfeed.pipeline import build
+from sources.model import Article, Author, Enclosure
+from tagfeed.pipeline import build, reconcile
 from tagfeed.store import Store
 
 T1 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -134,3 +135,17 @@ def test_same_source_edit_wins_even_when_shorter(tmp_path: Path) -> None:
     assert stored.content_html == "<p>short</p>" and stored.id == first.id
     assert stored.published == upstream_t and stored.updated == upstream_t + timedelta(hours=1)
     assert {t.slug for t in stored.tags} == {"a", "b"}
+
+
+def test_reconcile_keeps_authors_enclosures_and_image_of_either_reading() -> None:
+    old = Article(id="i", title="T", paragraphs=("old",), source="s", authors=(Author("Ann"),),
+                  enclosures=(Enclosure("https://a.example/1.mp3", "audio/mpeg"),), image="https://a.example/1.jpg")
+    new = Article(id="i", title="T", paragraphs=("edited",), source="s", authors=(Author("Ben"),),
+                  enclosures=(Enclosure("https://a.example/2.mp3"),))
+    same_source = reconcile(old, new)
+    assert same_source.paragraphs == ("edited",)  # the same source's new text wins
+    assert same_source.authors == (Author("Ben"), Author("Ann"))
+    assert [e.url for e in same_source.enclosures] == ["https://a.example/2.mp3", "https://a.example/1.mp3"]
+    assert same_source.image == "https://a.example/1.jpg"
+    other = reconcile(old, dataclasses.replace(new, source="t"))
+    assert set(other.authors) == {Author("Ann"), Author("Ben")} and len(other.enclosures) == 2
