@@ -8,6 +8,7 @@ compare it with), several times faster.
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -30,6 +31,19 @@ from sources.model import Article
 from tagfeed.errors import RenderError
 
 _LOOKS_LIKE_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|&#?\w+;")
+_AMPERSAND_WORD = re.compile(r"&(#?\w+)")
+
+
+def looks_like_markup(text: str) -> bool:
+    """Plain text a reader (or the W3C validator) could take for HTML: a tag, a character
+    reference, or ``&`` before an entity name or a word with digits or ``_`` (``&id_list=``);
+    ``AT&T`` and ``a < b`` do not."""
+    if "<" not in text and "&" not in text:  # most text has neither
+        return False
+    if _LOOKS_LIKE_MARKUP.search(text):
+        return True
+    return any(name in html.entities.name2codepoint or name == "apos" or not name.isalpha()
+               for name in _AMPERSAND_WORD.findall(text))
 
 
 def render_atom(channel: Channel, articles: Sequence[Article], entries: Sequence[bytes] | None = None,
@@ -81,10 +95,8 @@ def _link(href: str, rel: str, media_type: str | None = None) -> str:
 
 
 def _text_construct(name: str, text: str) -> str:
-    """Title or summary: plain text that looks like markup (``<b>``, ``</i>``, ``&amp;``) goes as
-    ``type="html"`` holding the escaped text: the same text for readers, and none of them renders
-    it as markup. ``AT&T`` or ``a < b`` stay text."""
-    if ("<" in text or "&" in text) and _LOOKS_LIKE_MARKUP.search(text):  # `in` first: most text has neither
+    """Title or summary: markup-like plain text goes as escaped ``type="html"`` (see _EntryExtras)."""
+    if looks_like_markup(text):
         return f'    <{name} type="html">{xml_escape(html.escape(text, quote=False))}</{name}>\n'
     return f"    <{name}>{xml_escape(text)}</{name}>\n"
 
@@ -101,13 +113,31 @@ def atom_entry(article: Article, facts: EntryFacts) -> str:
         out.append(_text_construct("summary", summary))
     out.extend([_category(tag.slug, tag.name) for tag in article.tags])
     out += ["    <published>", facts.published_text, "</published>\n"]
-    if article.source_url:  # atom:source (RFC 4287 §4.2.11): the upstream feed's own id and updated are
-        # not kept, so its URL stands for the id and the entry's updated for a lower bound of the feed's
-        source_title = f"      <title>{xml_escape(article.source_title)}</title>\n" if article.source_title else ""
+    if article.source_url:
+        source_title = ("  " + _text_construct("title", article.source_title)) if article.source_title else ""
         out += ["    <source>\n      <id>", xml_escape(article.source_url), "</id>\n", source_title,
                 "      <updated>", stamp, '</updated>\n      <link rel="self" href="',
                 xml_attr(article.source_url), '"/>\n    </source>\n']
+    if article.authors or article.enclosures:
+        out.append(_people_and_enclosures(article))
     out.append("  </entry>\n")
+    return "".join(out)
+
+
+def _people_and_enclosures(article: Article) -> str:
+    """What ``_add_people_and_enclosures`` adds, as lxml lays it out."""
+    out = []
+    for author in article.authors:
+        out += ["    <author>\n      <name>", xml_escape(author.label), "</name>\n"]
+        if author.email:
+            out += ["      <email>", xml_escape(author.email), "</email>\n"]
+        if author.uri:
+            out += ["      <uri>", xml_escape(author.uri), "</uri>\n"]
+        out.append("    </author>\n")
+    for enclosure in article.enclosures:
+        kind = f' type="{xml_attr(enclosure.media_type)}"' if enclosure.media_type else ""
+        length = f' length="{enclosure.length}"' if enclosure.length is not None else ""
+        out.append(f'    <link href="{xml_attr(enclosure.url)}" rel="enclosure"{kind}{length}/>\n')
     return "".join(out)
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Final
 
 from feeds.urls import PageFormat, Urls
-from sources.model import Article, Tag, uuid_urn
+from sources.model import Article, Author, Enclosure, Tag, uuid_urn
 from tagfeed.errors import RenderError
 
 GENERATOR: Final = "tagfeed"
@@ -147,6 +147,24 @@ def entry_content(article: Article) -> str:
     return "\n".join(parts)
 
 
+UNKNOWN_MEDIA_TYPE: Final = "application/octet-stream"
+
+
+def enclosure_type(enclosure: Enclosure) -> str:
+    """RSS and JSON Feed require a media type: one the upstream did not give is unknown bytes
+    (a fixed answer, not a guess from the machine's mime.types, so output is the same everywhere)."""
+    return enclosure.media_type or UNKNOWN_MEDIA_TYPE
+
+
+def single_rss_author(article: Article) -> Author | None:
+    """The one author RSS's ``<author>`` can carry ("address (Name)"), or None when the article
+    needs dc:creator: several authors, or one without both (RSS allows one ``<author>``, and the
+    W3C validator warns when an item mixes it with dc:creator)."""
+    if len(article.authors) == 1 and article.authors[0].email and article.authors[0].name:
+        return article.authors[0]
+    return None
+
+
 def sort_articles(articles: Sequence[Article]) -> list[Article]:
     """Newest first by published, ties by id: one order on every machine."""
     by_id = sorted(articles, key=lambda a: a.id)
@@ -178,6 +196,8 @@ def xml_clean(article: Article) -> Article:
     texts = [article.title, article.summary, *article.paragraphs, article.content_html or "",
              article.caption or "", article.source_title or ""]
     texts.extend([t.name for t in article.tags])
+    if article.authors:
+        texts.extend([f"{a.name}{a.email or ''}{a.uri or ''}" for a in article.authors])
     if article.title.strip() and not has_non_xml("\n".join(texts)):
         return article
     def opt(text: str | None) -> str | None:
@@ -192,6 +212,7 @@ def xml_clean(article: Article) -> Article:
         caption=opt(article.caption),
         tags=tuple(Tag(slug=t.slug, name=xml_text(t.name)) for t in article.tags),
         source_title=opt(article.source_title),
+        authors=tuple(Author(xml_text(a.name), opt(a.email), opt(a.uri)) for a in article.authors),
     )
     return dataclasses.replace(clean, title=entry_title(clean))
 

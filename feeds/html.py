@@ -17,7 +17,7 @@ from functools import lru_cache
 from feeds.channel import GENERATOR, Channel, EntryFacts, entry_dates, entry_facts, entry_summary
 from feeds.status import SourceStatus
 from feeds.urls import FORMAT_NAMES, FORMATS, MEDIA_TYPES, Urls
-from sources.model import Article, Tag
+from sources.model import Article, Enclosure, Tag
 from tagfeed.errors import RenderError
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +175,17 @@ def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:
     if updated != published:
         main += ["· updated ", _time(updated), "\n"]
     main.append("</p>\n")
+    if article.authors:
+        main += ['<p class="meta">By ', ", ".join([_e(a.label) for a in article.authors]), "</p>\n"]
+    if article.image:
+        main += ['<figure><img src="', _e(article.image), '" alt="', _e(article.title), '"></figure>\n']
     if article.content_html:
         main += [article.content_html, "\n"]  # sanitized upstream
     else:
         if article.caption:
             main += ["<figure><figcaption>", _e(article.caption), "</figcaption></figure>\n"]
         main.extend(f"<p>{_e(p)}</p>\n" for p in article.paragraphs or [entry_summary(article)])
+    main.extend([_enclosure(e) for e in article.enclosures])
     if article.truncated:
         main.append(_TEASER)
     if article.link and article.link.startswith(("http://", "https://")):
@@ -192,6 +197,16 @@ def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:
         main += ['<nav aria-label="Tags"><p>Tags:\n', links, "</p></nav>\n"]
     main.append("</article>\n")
     return _frame(f"{article.title} — {site_title}", (), urls, here, site_title, main)
+
+
+def _enclosure(file: Enclosure) -> str:
+    """An audio enclosure plays on the page; any other is a link."""
+    url = _e(file.url)
+    kind = f" ({_e(file.media_type)})" if file.media_type else ""
+    if file.is_audio:
+        return (f'<p><audio controls preload="none" src="{url}"></audio><br><a href="{url}">Download the audio{kind}'
+                "</a></p>\n")
+    return f'<p><a href="{url}">Download the file{kind}</a></p>\n'
 
 
 # The index's fixed text

@@ -11,8 +11,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from feeds.channel import Channel, EntryFacts, entry_content, entry_dates, entry_facts, entry_summary, entry_title
-from sources.model import Article
+from feeds.channel import (
+    Channel, EntryFacts, enclosure_type, entry_content, entry_dates, entry_facts, entry_summary, entry_title,
+)
+from sources.model import Article, Author, Enclosure
 
 VERSION: Final = "https://jsonfeed.org/version/1.1"
 
@@ -62,13 +64,35 @@ def json_item(article: Article, facts: EntryFacts) -> str:
            _encode_string(facts.content)]
     if summary := entry_summary(article):
         out += [',\n      "summary": ', _encode_string(summary)]
+    if article.image:
+        out += [',\n      "image": ', _encode_string(article.image)]
     out += [',\n      "date_published": "', _utc_z(facts.published_text), '",\n      "date_modified": "',
             _utc_z(facts.updated_text), '"']
+    if article.authors:
+        out += [',\n      "authors": ', dumps_indented([_author(a) for a in article.authors], 3)]
     if article.tags:
         out += [',\n      "tags": [\n        ', ",\n        ".join([_encode_string(t.name) for t in article.tags]),
                 "\n      ]"]
+    if article.enclosures:
+        out += [',\n      "attachments": ', dumps_indented([_attachment(e) for e in article.enclosures], 3)]
     out.append("\n    }")
     return "".join(out)
+
+
+def _author(author: Author) -> dict[str, str]:
+    """JSON Feed authors have a name and a url, no e-mail field: an address becomes a mailto: url."""
+    found = {"name": author.label}
+    if url := author.uri or (f"mailto:{author.email}" if author.email else None):
+        found["url"] = url
+    return found
+
+
+def _attachment(enclosure: Enclosure) -> dict[str, Any]:
+    """url and mime_type are required; size_in_bytes only when known."""
+    found: dict[str, Any] = {"url": enclosure.url, "mime_type": enclosure_type(enclosure)}
+    if enclosure.length is not None:
+        found["size_in_bytes"] = enclosure.length
+    return found
 
 
 def _item(channel: Channel, article: Article) -> dict[str, Any]:
@@ -81,10 +105,16 @@ def _item(channel: Channel, article: Article) -> dict[str, Any]:
     }
     if summary := entry_summary(article):
         item["summary"] = summary
+    if article.image:
+        item["image"] = article.image
     item["date_published"] = rfc3339(published)
     item["date_modified"] = rfc3339(updated)
+    if article.authors:
+        item["authors"] = [_author(a) for a in article.authors]
     if article.tags:
         item["tags"] = [tag.name for tag in article.tags]
+    if article.enclosures:
+        item["attachments"] = [_attachment(e) for e in article.enclosures]
     return item
 
 

@@ -16,12 +16,26 @@ from datetime import datetime
 from functools import lru_cache
 
 from feeds.channel import (
-    GENERATOR, Channel, EntryFacts, check_xml, entry_facts, entry_title,
-    feed_updated, xml_attr, xml_escape,
+    GENERATOR, Channel, EntryFacts, check_xml, enclosure_type, entry_facts, entry_title, feed_updated,
+    single_rss_author, xml_attr, xml_escape,
 )
 from feeds.urls import MEDIA_TYPES
 from sources.model import Article
 from tagfeed.errors import RenderError
+
+DC_NS = "http://purl.org/dc/elements/1.1/"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+
+
+def _namespaces(articles: Sequence[Article]) -> dict[str, str]:
+    """The extension namespaces the items use, dc (creators) before media (thumbnails)."""
+    dc = media = False
+    for article in articles:
+        dc = dc or (bool(article.authors) and single_rss_author(article) is None)
+        media = media or bool(article.image)
+        if dc and media:
+            break
+    return {**({"dc": DC_NS} if dc else {}), **({"media": MEDIA_NS} if media else {})}
 
 
 def _is_permalink(article: Article) -> bool:
@@ -44,10 +58,12 @@ def render_rss(channel: Channel, articles: Sequence[Article], entries: Sequence[
     """
     if not channel.title:
         raise RenderError("channel", "feed has no title")
-    out = ["<?xml version='1.0' encoding='UTF-8'?>\n<rss xmlns:atom=\"http://www.w3.org/2005/Atom\" "
+    namespaces = _namespaces(articles)
+    declared = "".join(f'xmlns:{prefix}="{uri}" ' for prefix, uri in namespaces.items())  # lxml's order
+    out = [f"<?xml version='1.0' encoding='UTF-8'?>\n<rss {declared}xmlns:atom=\"http://www.w3.org/2005/Atom\" "
            "xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" version=\"2.0\">\n  <channel>\n",
            "    <title>", _plain(channel.title), "</title>\n    <link>", xml_escape(channel.html_url),
-           "</link>\n    <description>", xml_escape(channel.subtitle), "</description>\n",
+           "</link>\n    <description>", _plain(channel.subtitle), "</description>\n",
            '    <atom:link href="', xml_attr(channel.feed_url("rss")), '" rel="self" type="',
            MEDIA_TYPES["rss"], '"/>\n    <docs>http://www.rssboard.org/rss-specification</docs>\n',
            "    <generator>", xml_escape(f"{GENERATOR} {channel.generator_version}"), "</generator>\n"]
@@ -78,7 +94,26 @@ def rss_item(article: Article, facts: EntryFacts) -> str:
     if article.source_url:
         title = article.source_title or article.source_url
         out.append(f'      <source url="{_plain_attr(article.source_url)}">{_plain(title)}</source>\n')
+    if article.authors or article.enclosures or article.image:
+        out.append(_item_extras(article))
     out.append("    </item>\n")
+    return "".join(out)
+
+
+def _item_extras(article: Article) -> str:
+    """What ``_ItemExtras`` adds, as lxml lays it out."""
+    out = []
+    single = single_rss_author(article)
+    if single is not None:
+        out += ["      <author>", xml_escape(f"{single.email} ({single.name})"), "</author>\n"]
+    if article.enclosures:
+        first = article.enclosures[0]
+        out.append(f'      <enclosure url="{xml_attr(first.url)}" length="{first.length or 0}" '
+                   f'type="{xml_attr(enclosure_type(first))}"/>\n')
+    if single is None:
+        out.extend([f"      <dc:creator>{xml_escape(a.label)}</dc:creator>\n" for a in article.authors])
+    if article.image:
+        out.append(f'      <media:thumbnail url="{xml_attr(article.image)}"/>\n')
     return "".join(out)
 
 
@@ -89,12 +124,12 @@ def _category(name: str) -> str:
 
 
 def _plain(text: str) -> str:
-    """Text of a title, category or source: XML-escaped, then ``&`` and ``<`` in hex (RSS Profile)."""
-    return xml_escape(text).replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;")
+    """Text of a title, category or source: escaped as hex_escape_plain_text leaves it."""
+    return xml_escape(text).replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;").replace("&gt;", "&#x3E;")
 
 
 def _plain_attr(text: str) -> str:
-    return xml_attr(text).replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;")
+    return xml_attr(text).replace("&amp;", "&#x26;").replace("&lt;", "&#x3C;").replace("&gt;", "&#x3E;")
 
 
 def rfc822(moment: datetime) -> str:

@@ -60,7 +60,7 @@ _LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 _HTML_TYPES = frozenset({"application/xhtml+xml", "text/html"})
 _COPY_TO_SUMMARY = frozenset({"text/plain", "text/html", "application/xhtml+xml"})
 # keys of an entry that sources.feed reads, and the element names feedparser would store under them
-_ENTRY_KEYS = frozenset({"id", "link", "links", "title", "content", "summary", "summary_detail",
+_ENTRY_KEYS = frozenset({"id", "link", "links", "title", "title_detail", "content", "summary", "summary_detail",
                          "published_parsed", "created_parsed", "updated_parsed", "tags", "guidislink"})
 
 # -- element names (feedparser's, after namespace mapping and lower-casing) --------------------
@@ -103,8 +103,11 @@ class _Unsupported(Exception):
 
 
 def read(root: Element, namespaces: list[tuple[str, str]], body: bytes, *,
-         headers: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]] | None:
-    """``(parsed.feed.get("title", ""), parsed.entries)`` as feedparser would give them, or None.
+         headers: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """``(parsed.feed, parsed.entries)`` as feedparser would give them, or None.
+
+    The feed dict holds only ``title`` and ``title_detail`` (its type and value);
+    each entry dict only the keys ``sources.feed`` reads.
 
     ``root`` is the defusedxml tree of ``body``, ``namespaces`` its namespace
     declarations in document order, ``headers`` what ``parse_feed`` hands to
@@ -297,7 +300,7 @@ class _Reader:
         return type_
 
     # structure ---------------------------------------------------------------------------------
-    def feed(self, root: Element) -> tuple[str, list[dict[str, Any]]]:
+    def feed(self, root: Element) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         name, _ = self.name(root.tag)
         attrs = _attributes(root, self.known)
         base = self.base(self.root_base, attrs)
@@ -306,16 +309,15 @@ class _Reader:
             return self.channel(root, base, depth=1)
         if name != "rss":
             raise _Unsupported("neither RSS nor Atom 1.0")
-        feed: dict[str, Any] = {}
+        feed: dict[str, Any] | None = None
         entries: list[dict[str, Any]] = []
         for child in root:
-            if self.name(child.tag)[0] != "channel" or feed:
+            if self.name(child.tag)[0] != "channel" or feed is not None:
                 raise _Unsupported("RSS without exactly one channel")
-            title, entries = self.channel(child, self.base(base, _attributes(child, self.known)), depth=2)
-            feed["title"] = title
-        return feed.get("title", ""), entries
+            feed, entries = self.channel(child, self.base(base, _attributes(child, self.known)), depth=2)
+        return feed or {}, entries
 
-    def channel(self, element: Element, base: str, *, depth: int) -> tuple[str, list[dict[str, Any]]]:
+    def channel(self, element: Element, base: str, *, depth: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The children of RSS ``channel`` or Atom ``feed``: entries, the title, and inert rest."""
         feed: dict[str, Any] = {}
         entries: list[dict[str, Any]] = []
@@ -339,7 +341,7 @@ class _Reader:
                 self.inert_children(child, allowed=_HARMLESS | _FEED_HARMLESS)
             else:
                 self.inert(child, name, {"title"})
-        return feed.get("title", ""), entries
+        return feed, entries
 
     def image(self, element: Element, name: str, *, depth: int) -> None:
         """RSS ``image``/``textInput``: feedparser files their titles elsewhere but resets title_depth."""
@@ -356,10 +358,14 @@ class _Reader:
                 self.text(child)
 
     def title(self, element: Element, attrs: Mapping[str, str], into: dict[str, Any], *, depth: int) -> None:
-        """``_start_title``/``_end_title`` and pop's title_depth rule: the first non-empty one wins."""
-        value, _ = self.text(element, type_=self.content_type(attrs, "text/plain"))
+        """``_start_title``/``_end_title`` and pop's title_depth rule: the first non-empty one wins.
+
+        ``title_detail`` keeps the type after feedparser's HTML guess: text/plain is text, to be
+        published as it is (``Vector<T>``), not markup to strip."""
+        value, type_ = self.text(element, type_=self.content_type(attrs, "text/plain"))
         if not (-1 < self.title_depth <= depth):
             into["title"] = value
+            into["title_detail"] = {"type": type_, "value": value}
         if value:
             self.title_depth = depth
 

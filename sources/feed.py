@@ -24,6 +24,7 @@ six times feedparser's default throughput on benchmarks/feedsample.py.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import functools
 import json
 import re
@@ -38,8 +39,8 @@ import defusedxml
 import defusedxml.ElementTree
 import feedparser
 
-from sources import fastfeed
-from sources.model import Article, Tag, make_tag, uuid_urn
+from sources import extras, fastfeed
+from sources.model import Article, Author, Tag, make_tag, uuid_urn
 from sources.sanitize import MAX_FRAGMENT, excerpt, plain_text, sanitize_html
 from tagfeed.errors import INTERNAL, FeedError, classify
 
@@ -50,6 +51,7 @@ TITLE_EXCERPT = 80
 LENIENT_LIMIT = 512 * 1024
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]+$")  # no text XML refuses
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SPACE = re.compile(r"\s+")
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])",
                          re.IGNORECASE | re.DOTALL)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -72,6 +74,8 @@ class _Raw:
     categories: tuple[str, ...]
     base: str  # what a relative entry link resolves against: xml:base, home page or feed URL
     content_base: str | None = None  # an explicit xml:base on the content
+    title_is_text: bool = False  # the title is plain text (its ``<`` is a character), not HTML
+    attached: extras.Extras = extras.NONE  # authors, enclosures, image
 
 
 def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str],
@@ -130,6 +134,9 @@ def _article(raw: _Raw, *, url: str, feed_title: str | None, tags: Sequence[str]
         source=url,
         source_title=feed_title,
         source_url=url,
+        authors=raw.attached.authors,
+        enclosures=raw.attached.enclosures,
+        image=raw.attached.image,
     )
 
 
@@ -178,7 +185,7 @@ def _http_url(value: str) -> str | None:
 
 def _entry_title(raw: _Raw, content: str, link: str | None) -> str:
     """Plain text; an untitled entry (allowed in RSS) shows the start of its text, else its link."""
-    title = plain_text(raw.title or "")
+    title = text_title(raw.title or "", is_text=raw.title_is_text)
     if title:
         return title
     text = plain_text(content) or plain_text(raw.summary or "")
@@ -228,8 +235,21 @@ def _entry_tags(raw: _Raw, configured: Sequence[str]) -> tuple[Tag, ...]:
 
 @functools.lru_cache(maxsize=4096)  # the same few category names recur across entries and feeds
 def _tag(name: str) -> Tag | None:
-    clean = plain_text(name)
+    """Category names are text in every format (an attribute, or text feedparser already
+    unescaped): ``Scripts & <Tags>`` is that name, not markup."""
+    clean = _SPACE.sub(" ", name).strip()
     return make_tag(clean) if clean else None
+
+
+def text_title(value: str, *, is_text: bool) -> str:
+    """A title as readers see it: plain text kept as it is (``History of the <blink> tag``),
+    HTML reduced to its text; runs of whitespace become one space either way."""
+    return _SPACE.sub(" ", value).strip() if is_text else plain_text(value)
+
+
+def _is_text(detail: Any) -> bool:
+    """feedparser's ``*_detail`` says text/plain: the value is text (already unescaped)."""
+    return isinstance(detail, Mapping) and detail.get("type") == "text/plain"
 
 
 # -- XML via feedparser ---------------------------------------------------
@@ -264,8 +284,11 @@ def _parse_xml(body: bytes, url: str, headers: Mapping[str, str], *,
                              "that the lenient parser is given (it reads about a megabyte a second)")
     response_headers = {"content-location": url, **headers}
     read = fastfeed.read(tree[0], tree[1], body, headers=response_headers) if tree and fast else None
+    more = extras.from_tree(tree[0], url) if tree else None
+    if read is not None and more is not None and len(more) != len(read[1]):
+        read = None  # entries the tree reader and the extras disagree on: feedparser decides
     if read is not None:  # what feedparser would have said, read off the tree
-        feed_title, entries = read
+        feed, entries = read
     else:
         parsed = feedparser.parse(body, response_headers=response_headers,
                                   sanitize_html=False, resolve_relative_uris=False)
@@ -273,9 +296,12 @@ def _parse_xml(body: bytes, url: str, headers: Mapping[str, str], *,
             raise FeedError(url, "not an RSS, Atom or JSON feed")
         if not parsed.entries and parsed.bozo and not isinstance(parsed.get("bozo_exception"), _BENIGN):
             raise FeedError(url, f"not a well-formed feed: {parsed.get('bozo_exception')}")
-        feed_title, entries = parsed.feed.get("title", ""), parsed.entries
-    title = plain_text(feed_title) or None
-    return title, [_raw_from_feedparser(entry, url) for entry in entries]
+        feed, entries = parsed.feed, parsed.entries
+    title = text_title(feed.get("title", ""), is_text=_is_text(feed.get("title_detail"))) or None
+    raws = [_raw_from_feedparser(entry, url) for entry in entries]
+    if more is None or len(more) != len(raws):  # no tree (feedparser's loose parser read it)
+        more = [extras.from_feedparser(entry, raw.base) for entry, raw in zip(entries, raws)]
+    return title, [dataclasses.replace(raw, attached=found) for raw, found in zip(raws, more)]
 
 
 def _raw_from_feedparser(entry: Any, url: str) -> _Raw:
@@ -289,6 +315,7 @@ def _raw_from_feedparser(entry: Any, url: str) -> _Raw:
         id=entry.get("id"),
         link=_feedparser_link(entry),
         title=entry.get("title"),
+        title_is_text=_is_text(entry.get("title_detail")),
         content=content,
         summary=summary,
         published=_from_struct(entry.get("published_parsed") or entry.get("created_parsed")),
@@ -339,11 +366,13 @@ def _parse_json(body: bytes, url: str) -> tuple[str | None, list[_Raw]]:
     if not isinstance(items, list):
         raise FeedError(url, "JSON Feed without an items array")
     base = _text(data.get("home_page_url")) or url
-    title = plain_text(_text(data.get("title")) or "") or None
-    return title, [_raw_from_json(item, urljoin(url, base)) for item in items if isinstance(item, dict)]
+    title = text_title(_text(data.get("title")) or "", is_text=True) or None
+    absolute = urljoin(url, base)
+    authors = extras.json_authors(data.get("authors") or data.get("author"), absolute)
+    return title, [_raw_from_json(item, absolute, authors) for item in items if isinstance(item, dict)]
 
 
-def _raw_from_json(item: Mapping[str, Any], base: str) -> _Raw:
+def _raw_from_json(item: Mapping[str, Any], base: str, feed_authors: tuple[Author, ...] = ()) -> _Raw:
     text = _text(item.get("content_text"))
     content = _text(item.get("content_html")) or (_as_html({"value": text, "type": "text/plain"})
                                                     if text else None)
@@ -352,6 +381,10 @@ def _raw_from_json(item: Mapping[str, Any], base: str) -> _Raw:
         id=_text(item.get("id")) or (str(item["id"]) if isinstance(item.get("id"), int) else None),
         link=_text(item.get("url")) or _text(item.get("external_url")),
         title=_text(item.get("title")),
+        title_is_text=True,  # JSON Feed titles are plain text (jsonfeed.org/version/1.1)
+        attached=extras.Extras(
+            extras.json_authors(item.get("authors") or item.get("author"), base) or feed_authors,
+            extras.json_attachments(item.get("attachments"), base), extras.json_image(item.get("image"), base)),
         content=content,
         summary=_text(item.get("summary")),
         published=_from_rfc3339(item.get("date_published")),

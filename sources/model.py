@@ -40,6 +40,33 @@ class Tag:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote an article, as the upstream feed named them (Atom person, RSS author, JSON Feed author)."""
+
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What a reader is shown: the name, else the address."""
+        return self.name or self.email or self.uri or ""
+
+
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A file that goes with an article (a podcast's audio): URL, media type, size in bytes."""
+
+    url: str
+    media_type: str | None = None
+    length: int | None = None
+
+    @property
+    def is_audio(self) -> bool:
+        return (self.media_type or "").startswith("audio/")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Article:
     id: str
@@ -56,6 +83,9 @@ class Article:
     source: str = ""
     source_title: str | None = None
     source_url: str | None = None
+    authors: tuple[Author, ...] = ()
+    enclosures: tuple[Enclosure, ...] = ()
+    image: str | None = None  # the article's picture (media:thumbnail, itunes:image, JSON Feed image)
 
     @property
     def id_hex(self) -> str:
@@ -135,6 +165,8 @@ def merge(a: Article, b: Article) -> Article:
     """One article from two sightings of it: tags united, fuller body wins.
 
     Dates: the earliest ``published`` and the latest ``updated`` survive.
+    Authors are united (the fuller one's first), enclosures by URL; the image
+    is the fuller one's, else the other's.
     """
     full, other = (b, a) if _fullness(b) > _fullness(a) else (a, b)
     tags = {t.slug: t for t in (*other.tags, *full.tags)}
@@ -145,7 +177,43 @@ def merge(a: Article, b: Article) -> Article:
         link=full.link or other.link,
         published=_earliest(a.published, b.published),
         updated=_latest(a.updated, b.updated),
+        authors=unite_authors(full.authors, other.authors),
+        enclosures=unite_enclosures(full.enclosures, other.enclosures),
+        image=full.image or other.image,
     )
+
+
+def unite_authors(first: tuple[Author, ...], second: tuple[Author, ...]) -> tuple[Author, ...]:
+    """``first`` and then the authors of ``second`` it lacks; one person named with and without
+    an address counts once (the fuller spelling is kept)."""
+    if not second or first == second:
+        return first
+    out = list(first)
+    for author in second:
+        same = [i for i, known in enumerate(out) if _same_person(known, author)]
+        if not same:
+            out.append(author)
+        elif _details(author) > _details(out[same[0]]):
+            out[same[0]] = author
+    return tuple(out)
+
+
+def _same_person(x: Author, y: Author) -> bool:
+    if x.name and y.name:
+        return x.name.casefold() == y.name.casefold() and (not x.email or not y.email or x.email == y.email)
+    return (x.email or x.uri) == (y.email or y.uri)
+
+
+def _details(author: Author) -> int:
+    return bool(author.name) + bool(author.email) + bool(author.uri)
+
+
+def unite_enclosures(first: tuple[Enclosure, ...], second: tuple[Enclosure, ...]) -> tuple[Enclosure, ...]:
+    """``first`` and then the enclosures of ``second`` at URLs ``first`` lacks."""
+    if not second or first == second:
+        return first
+    urls = {e.url for e in first}
+    return (*first, *(e for e in second if e.url not in urls))
 
 
 def _earliest(x: datetime | None, y: datetime | None) -> datetime | None:

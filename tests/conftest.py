@@ -101,6 +101,19 @@ def sample_articles() -> list[Article]:
 
 
 
+@pytest.fixture(scope="session")
+def real_feeds() -> dict[str, list[Article]]:
+    """The real podcast (99% Invisible, RSS) and multi-author (arXiv, Atom) feeds of
+    tests/data/upstream, read as a build reads them, by file stem."""
+    from sources.feed import parse_feed
+
+    found = {}
+    for name in ("podcast_99pi.xml", "arxiv_atom.xml"):
+        body = (DATA / "upstream" / name).read_bytes()
+        found[name.split(".")[0]] = parse_feed(body, url=f"https://feeds.example.com/{name}", headers={})
+    return found
+
+
 @pytest.fixture
 def urls() -> Urls:
     return Urls(FEEDS_BASE_URL)

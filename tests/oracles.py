@@ -21,11 +21,12 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds.atom import _LOOKS_LIKE_MARKUP
+from feeds.atom import looks_like_markup
 from feeds.channel import (
-    GENERATOR, Channel, entry_content, entry_dates, entry_summary, entry_title, feed_updated,
+    GENERATOR, Channel, enclosure_type, entry_content, entry_dates, entry_summary, entry_title, feed_updated,
+    single_rss_author,
 )
-from feeds.rss import _is_permalink
+from feeds.rss import DC_NS, MEDIA_NS, _is_permalink, _namespaces
 from feeds.urls import MEDIA_TYPES
 from sources.model import Article
 
@@ -50,19 +51,43 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
     def extend_atom(self, entry: Any) -> Any:
         for name in ("title", "summary"):
             element = entry.find(name)
-            if element is not None and element.text and _LOOKS_LIKE_MARKUP.search(element.text):
+            if element is not None and element.text and looks_like_markup(element.text):
                 element.text = html.escape(element.text, quote=False)
                 element.set("type", "html")
         if self.article is not None and self.article.source_url:
             _add_source(entry, self.article, self.updated)
+        if self.article is not None:
+            _add_people_and_enclosures(entry, self.article)
         return entry
+
+
+def _add_people_and_enclosures(entry: Any, article: Article) -> None:
+    """atom:author (RFC 4287 §4.2.1) for each upstream author, atom:link rel="enclosure" (§4.2.7.2)."""
+    for author in article.authors:
+        person = etree.SubElement(entry, "author")
+        etree.SubElement(person, "name").text = author.label
+        if author.email:
+            etree.SubElement(person, "email").text = author.email
+        if author.uri:
+            etree.SubElement(person, "uri").text = author.uri
+    for enclosure in article.enclosures:
+        link = etree.SubElement(entry, "link", href=enclosure.url, rel="enclosure")
+        if enclosure.media_type:
+            link.set("type", enclosure.media_type)
+        if enclosure.length is not None:
+            link.set("length", str(enclosure.length))
 
 
 def _add_source(entry: Any, article: Article, updated: str) -> None:
     source = etree.SubElement(entry, "source")
     etree.SubElement(source, "id").text = article.source_url
     if article.source_title:
-        etree.SubElement(source, "title").text = article.source_title
+        title = etree.SubElement(source, "title")
+        if looks_like_markup(article.source_title):
+            title.text = html.escape(article.source_title, quote=False)
+            title.set("type", "html")
+        else:
+            title.text = article.source_title
     etree.SubElement(source, "updated").text = updated
     etree.SubElement(source, "link", rel="self", href=article.source_url)
 
@@ -103,11 +128,8 @@ def _add_entry(fe: FeedEntry, channel: Channel, article: Article) -> None:
     fe.tagfeed.updated = updated.isoformat()
 
 
-# -- RSS 2.0
-
-# lxml escapes text, so a plain-text element's content never holds a raw "<".
 _PLAIN_TEXT = re.compile(rb"<(title|category|source)(?: [^>]*)?>[^<]*</\1>")
-
+_CHANNEL_DESCRIPTION = re.compile(rb"<description>[^<]*</description>")  # the first one: items' are HTML
 
 def render_rss_feedgen(channel: Channel, articles: Sequence[Article]) -> bytes:
     fg = FeedGenerator()
@@ -122,6 +144,8 @@ def render_rss_feedgen(channel: Channel, articles: Sequence[Article]) -> bytes:
     if channel.hub:
         fg.register_extension("websub", _Hub, atom=False, rss=True)
         fg.websub.hub = channel.hub
+    fg.register_extension("tagfeed", _Namespaces, _ItemExtras, atom=False, rss=True)  # each entry gets one too
+    fg.tagfeed.namespaces = _namespaces(articles)
     for article in articles:
         _add_item(fg.add_entry(order="append"), channel, article)
     return hex_escape_plain_text(bytes(fg.rss_str(pretty=True, encoding="UTF-8")))
@@ -138,6 +162,39 @@ class _Hub(BaseExtension):  # type: ignore[misc]
         return rss
 
 
+class _Namespaces(BaseExtension):  # type: ignore[misc]
+    """dc and media declared on the root, and only when an item uses them (older output unchanged)."""
+
+    namespaces: dict[str, str] = {}
+
+    def extend_ns(self) -> dict[str, str]:
+        return self.namespaces
+
+
+class _ItemExtras(BaseEntryExtension):  # type: ignore[misc]
+    """author or dc:creator, one enclosure (RSS 2.0 allows one), media:thumbnail, after the source."""
+
+    article: Article | None = None
+
+    def extend_rss(self, item: Any) -> Any:
+        article = self.article
+        if article is None:
+            return item
+        single = single_rss_author(article)
+        if single is not None:
+            etree.SubElement(item, "author").text = f"{single.email} ({single.name})"
+        if article.enclosures:
+            first = article.enclosures[0]
+            etree.SubElement(item, "enclosure", url=first.url, length=str(first.length or 0),
+                             type=enclosure_type(first))
+        if single is None:
+            for author in article.authors:
+                etree.SubElement(item, f"{{{DC_NS}}}creator").text = author.label
+        if article.image:
+            etree.SubElement(item, f"{{{MEDIA_NS}}}thumbnail", url=article.image)
+        return item
+
+
 def _add_item(fe: FeedEntry, channel: Channel, article: Article) -> None:
     published, _ = entry_dates(article)
     fe.title(entry_title(article))
@@ -150,15 +207,18 @@ def _add_item(fe: FeedEntry, channel: Channel, article: Article) -> None:
         fe.category(term=tag.slug, label=tag.name)
     if article.source_url:
         fe.source(url=article.source_url, title=article.source_title or article.source_url)
+    fe.tagfeed.article = article
 
 
 def hex_escape_plain_text(xml: bytes) -> bytes:
-    """``&`` and ``<`` in titles, categories and sources as ``&#x26;``/``&#x3C;`` (RSS Profile).
+    """``&``, ``<`` and ``>`` in titles, categories, sources and the channel's (plain text) description as ``&#x26;``/``&#x3C;``/``&#x3E;``
+    (RSS Profile).
 
     The same characters to any XML parser; the hex form tells RSS readers that
-    guess at markup in titles that this is text.
+    guess at markup in titles that this is text (and the W3C validator then
+    does not warn that the title holds HTML).
     """
     def fix(match: re.Match[bytes]) -> bytes:
-        return match[0].replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
+        return match[0].replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;")
 
-    return _PLAIN_TEXT.sub(fix, xml)
+    return _CHANNEL_DESCRIPTION.sub(fix, _PLAIN_TEXT.sub(fix, xml), count=1)

@@ -123,3 +123,33 @@ def test_teaser_content_shows_where_it_stops(all_channel: Channel, sample_articl
     assert content is not None and content.endswith("<p>Cut short here\u00a0\u2026</p>")
     whole = etree.fromstring(render_atom(all_channel, [dataclasses.replace(teaser, truncated=False)]))
     assert "\u2026" not in (whole.findtext(".//{http://www.w3.org/2005/Atom}content") or "")
+
+
+EP84 = "http://www.podtrac.com/pts/redirect.mp3/media.blubrry.com/99percentinvisible/cdn.99percentinvisible.org/wp-content/uploads/84-Ode-to-Ladislav-Sutnar-and-Trading-Places-with-Planet-Money.mp3"
+
+
+def test_real_podcast_enclosures_and_arxiv_authors(all_channel: Channel, real_feeds: dict[str, list[Article]],
+                                                   assert_valid_atom: Callable[[bytes], None]) -> None:
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    podcast = etree.fromstring(render_atom(all_channel, real_feeds["podcast_99pi"]))
+    [enclosure] = podcast.findall("a:entry[1]/a:link[@rel='enclosure']", ns)
+    assert dict(enclosure.attrib) == {"href": EP84, "rel": "enclosure", "type": "audio/mpeg", "length": "29922328"}
+    assert len(podcast.findall("a:entry/a:link[@rel='enclosure']", ns)) == 3
+    assert [n.text for n in podcast.findall("a:entry[1]/a:author/a:name", ns)] == ["roman"]
+    document = render_atom(all_channel, real_feeds["arxiv_atom"])
+    assert_valid_atom(document)
+    arxiv = etree.fromstring(document)
+    second = arxiv.findall("a:entry", ns)[1]
+    assert [n.text for n in second.findall("a:author/a:name", ns)] == ["Peter Garik", "Yann Benétreau-Dupin"]
+    assert b"<author>\n      <name>Yangyong Zhu</name>\n    </author>\n    <author>\n      <name>Yun Xiong</name>" in document
+
+
+def test_source_titles_that_read_as_html_are_escaped_html(all_channel: Channel, sample_articles: list[Article]) -> None:
+    """``&id_list=`` reads as an entity to the W3C validator (and some readers): type="html"."""
+    query = "ArXiv Query: search_query=all:science&id_list=&start=0"
+    document = render_atom(all_channel, [dataclasses.replace(sample_articles[2], source_title=query)])
+    assert b'<title type="html">ArXiv Query: search_query=all:science&amp;amp;id_list=&amp;amp;start=0</title>' in document
+    source = etree.fromstring(document).find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}source")
+    assert source is not None and html.unescape(source.findtext("{http://www.w3.org/2005/Atom}title") or "") == query
+    plain = render_atom(all_channel, [dataclasses.replace(sample_articles[2], source_title="AT&T news")])
+    assert b"      <title>AT&amp;T news</title>" in plain

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from benchmarks.feedsample import sample_feed
 from sources import fastfeed
 from sources import feed as feedmod
-from sources.model import Article
+from sources.model import Article, Author, Enclosure
 from tagfeed.errors import FeedError
 
 DATA = Path(__file__).parent / "data"
@@ -55,6 +55,8 @@ def _read(body: bytes, url: str = URL, headers: dict[str, str] | None = None) ->
 def _entry_view(entry: Any) -> dict[str, Any]:
     get = dict.get  # FeedParserDict.get would answer some keys with others
     out: dict[str, Any] = {k: get(entry, k) for k in KEYS}
+    title = get(entry, "title_detail")
+    out["title_detail"] = (title["type"], title["value"]) if title else None
     out["links"] = [(link.get("rel"), link.get("href")) for link in get(entry, "links") or []]
     out["content"] = [(c["type"], c["base"], c["value"]) for c in get(entry, "content") or []]
     detail = get(entry, "summary_detail")
@@ -77,7 +79,9 @@ def assert_same_reading(body: bytes, url: str = URL, headers: dict[str, str] | N
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     parsed = feedparser.parse(body, response_headers={"content-location": url, **lowered},
                               sanitize_html=False, resolve_relative_uris=False)
-    assert read[0] == parsed.feed.get("title", "")
+    assert read[0].get("title", "") == parsed.feed.get("title", "")
+    detail = parsed.feed.get("title_detail")
+    assert read[0].get("title_detail") == ({"type": detail["type"], "value": detail["value"]} if detail else None)
     assert [_entry_view(e) for e in read[1]] == [_entry_view(e) for e in parsed.entries]
     return True
 
@@ -100,6 +104,19 @@ def test_typical_rss_and_atom_take_the_tree_reader() -> None:
     assert assert_same_reading((DATA / "upstream/rss20.xml").read_bytes())
     assert assert_same_reading(_rss(WORDPRESS_ITEM * 3))
     assert assert_same_reading(_atom(BLOGGER_ENTRY * 3))
+
+
+def test_title_types_agree_with_feedparser() -> None:
+    """Text titles stay text on both paths (their type is what keeps ``<blink>`` a word)."""
+    rss = _rss("<item><title>Vector&lt;T&gt; explained</title><link>https://x.example/1</link></item>"
+               "<item><title>The &lt;b&gt;bold&lt;/b&gt; one</title><link>https://x.example/2</link></item>")
+    atom = _atom("<entry><id>tag:x,1:1</id><title type='text'>History of the &lt;blink&gt; tag</title>"
+                 "<updated>2024-01-01T00:00:00Z</updated></entry>"
+                 "<entry><id>tag:x,1:2</id><title type='html'>A &lt;i&gt;b&lt;/i&gt;</title>"
+                 "<updated>2024-01-01T00:00:00Z</updated></entry>")
+    assert assert_same_reading(rss) and assert_same_reading(atom)
+    assert [a.title for a in _both(rss)] == ["Vector<T> explained", "The bold one"]
+    assert [a.title for a in _both(atom)] == ["History of the <blink> tag", "A b"]
 
 
 # -- every data file --------------------------------------------------------------------------
@@ -331,3 +348,37 @@ def test_deeply_nested_extensions_read_the_same(wrapper: str) -> None:
     deep = f"<{wrapper}>" * 3000 + "x" + f"</{wrapper}>" * 3000
     body = _rss(f"<item><title>i</title>{deep}</item>")
     assert [a.title for a in _both(body)] == ["i"]
+
+
+# -- authors, enclosures, images: one reading of the tree for both paths ----------------------
+PODCAST_ITEM = """<item><title>Episode 1</title><link>https://pod.example/1</link>
+<author>host@pod.example (The Host)</author><dc:creator>Guest One</dc:creator><itunes:author>Ignored</itunes:author>
+<enclosure url="https://cdn.pod.example/1.mp3" length="24986239" type="audio/mpeg"/>
+<itunes:image href="https://pod.example/1.jpg"/><guid>https://pod.example/1</guid></item>"""
+MULTI_AUTHOR_ENTRY = """<entry><id>tag:x,1:1</id><title>Two hands</title><updated>2024-01-01T00:00:00Z</updated>
+<author><name>Jane</name><email>jane@a.example</email><uri>https://jane.example/</uri></author>
+<author><name>Bob</name></author><contributor><name>Carl</name></contributor>
+<link rel="enclosure" href="/e.ogg" type="audio/ogg" length="99"/>
+<media:thumbnail url="https://a.example/t.jpg"/></entry>"""
+
+
+def test_authors_enclosures_and_image_agree_on_both_paths() -> None:
+    [episode] = _both(_rss(PODCAST_ITEM))
+    assert episode.authors == (Author("The Host", "host@pod.example"), Author("Guest One"))
+    assert episode.enclosures == (Enclosure("https://cdn.pod.example/1.mp3", "audio/mpeg", 24986239),)
+    assert episode.image == "https://pod.example/1.jpg"
+    [entry] = _both(_atom(MULTI_AUTHOR_ENTRY, attrs=' xml:base="https://a.example/blog/"'))
+    # feedparser itself would give Bob a cut-off copy of Jane's address
+    assert entry.authors == (Author("Jane", "jane@a.example", "https://jane.example/"), Author("Bob"), Author("Carl"))
+    assert entry.enclosures == (Enclosure("https://a.example/e.ogg", "audio/ogg", 99),)
+    assert entry.image == "https://a.example/t.jpg"
+
+
+def test_a_body_expat_refuses_takes_authors_from_feedparser() -> None:
+    """Bad bytes: no tree, feedparser's loose reading. Its enclosures come through, and the people it
+    did not split into name and address (it cuts ``host@pod.example`` to ``host@pod.exam``)."""
+    body = _rss(PODCAST_ITEM).replace(b"Episode 1", b"Episode \xff 1")
+    assert feedmod._parse_safely(body, URL) is None
+    [episode] = _both(body)
+    assert episode.authors == (Author("Guest One"), Author("Ignored"))
+    assert episode.enclosures == (Enclosure("https://cdn.pod.example/1.mp3", "audio/mpeg", 24986239),)

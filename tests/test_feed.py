@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -12,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from sources.feed import parse_feed
-from sources.model import Article
+from sources.model import Article, Author, Enclosure
 from tagfeed.errors import FeedError
 
 UPSTREAM = Path(__file__).parent / "data/upstream"
@@ -35,6 +36,9 @@ def _as_json(article: Article) -> dict[str, object]:
         "published": article.published.isoformat() if article.published else None,
         "updated": article.updated.isoformat() if article.updated else None,
         "source_title": article.source_title,
+        **({"authors": [[a.name, a.email, a.uri] for a in article.authors]} if article.authors else {}),
+        **({"enclosures": [[e.url, e.media_type, e.length] for e in article.enclosures]} if article.enclosures else {}),
+        **({"image": article.image} if article.image else {}),
     }
 
 
@@ -198,13 +202,58 @@ def test_xss_vectors_in_rss_entries_do_not_survive() -> None:
         assert not _has_event_handler(article.content_html or "")
 
 
-def test_xss_vectors_in_json_feed_and_atom_titles_do_not_survive() -> None:
+def test_xss_vectors_in_json_feed_bodies_do_not_survive_and_titles_stay_text() -> None:
+    """JSON Feed titles are plain text: a vector there is the headline's text (every renderer
+    escapes it), while the HTML body and summary lose it."""
     items = [{"id": f"https://x.example/{i}", "title": v, "content_html": v, "summary": v}
              for i, v in enumerate(VECTORS)]
     body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": items})
-    for article in _parse(body.encode()):
-        _assert_clean(article)
+    articles = _parse(body.encode())
+    assert [a.title for a in articles] == [" ".join(v.split()) for v in VECTORS]
+    for article in articles:
+        _assert_clean(dataclasses.replace(article, title="x"))
         assert not _has_event_handler(article.content_html or "")
+
+
+def test_html_titles_lose_their_markup() -> None:
+    body = ("<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><id>tag:x,1:f</id>"
+            "<title type='html'>&lt;b&gt;Bold&lt;/b&gt; feed</title><updated>2024-01-01T00:00:00Z</updated>"
+            "<entry><id>tag:x,1:1</id><title type='html'>&lt;script&gt;alert(1)&lt;/script&gt;A &amp;amp; B</title>"
+            "<updated>2024-01-01T00:00:00Z</updated></entry></feed>")
+    [article] = _parse(body.encode())
+    assert (article.title, article.source_title) == ("A & B", "Bold feed")
+
+
+@pytest.mark.parametrize("body", [
+    "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><id>tag:x,1:f</id>"
+    "<title type='text'>Scripts &amp; &lt;Tags&gt;</title><updated>2024-01-01T00:00:00Z</updated>"
+    "<entry><id>tag:x,1:1</id><title type='text'>History of the &lt;blink&gt; tag</title>"
+    "<category term='Scripts &amp; &lt;Tags&gt;'/><updated>2024-01-01T00:00:00Z</updated></entry></feed>",
+    "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><id>tag:x,1:f</id>"
+    "<title>Scripts &amp; &lt;Tags&gt;</title><updated>2024-01-01T00:00:00Z</updated>"
+    "<entry><id>tag:x,1:1</id><title>History of the &lt;blink&gt; tag</title>"
+    "<category term='Scripts &amp; &lt;Tags&gt;' label='x'/><updated>2024-01-01T00:00:00Z</updated></entry></feed>",
+    "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Scripts &amp; &lt;Tags&gt;</title>"
+    "<link>https://x.example/</link><description>d</description><item><title>History of the &lt;blink&gt; tag"
+    "</title><link>https://x.example/1</link><category>Scripts &amp; &lt;Tags&gt;</category></item></channel></rss>",
+    '{"version": "https://jsonfeed.org/version/1.1", "title": "Scripts & <Tags>", "items": [{"id": "1", '
+    '"url": "https://x.example/1", "title": "History of the <blink> tag", "tags": ["Scripts & <Tags>"]}]}',
+], ids=["atom-text", "atom-default", "rss", "json"])
+def test_text_titles_and_tags_keep_markup_like_text(body: str) -> None:
+    [article] = _parse(body.encode(), tags=("Vector<T> & co",))
+    assert article.title == "History of the <blink> tag"
+    assert article.source_title == "Scripts & <Tags>"
+    assert "Scripts & <Tags>" in [t.name for t in article.tags]
+    assert "Vector<T> & co" in [t.name for t in article.tags]
+
+
+def test_rss_titles_that_look_like_html_are_html() -> None:
+    """feedparser's guess for RSS (which never says): an end tag or an entity makes it HTML."""
+    items = ("<item><title>Vector&lt;T&gt; explained</title><link>https://x.example/1</link></item>"
+             "<item><title>Why &lt;script&gt; blocks</title><link>https://x.example/2</link></item>"
+             "<item><title>The &lt;b&gt;bold&lt;/b&gt; news</title><link>https://x.example/3</link></item>")
+    assert [a.title for a in _parse(_rss(items).encode())] == [
+        "Vector<T> explained", "Why <script> blocks", "The bold news"]
 
 
 def _has_event_handler(html: str) -> bool:
@@ -247,3 +296,49 @@ def test_a_body_that_is_not_well_formed_and_over_the_lenient_limit_is_refused_by
         LENIENT_LIMIT // 20)
     with pytest.raises(FeedError, match="not well-formed XML.*lenient parser"):
         _parse(body)
+
+
+def test_json_feed_authors_attachments_and_image() -> None:
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J", "home_page_url": "https://j.example/",
+                       "authors": [{"name": "Feed Person", "url": "https://j.example/me"}],
+                       "items": [{"id": "1", "url": "https://j.example/1", "title": "One",
+                                  "authors": [{"name": "Ann", "url": "mailto:ann@j.example"}, {"name": "Ben"},
+                                              {"avatar": "https://j.example/a.png"}],
+                                  "attachments": [{"url": "/1.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 5},
+                                                  {"url": "javascript:alert(1)", "mime_type": "audio/mpeg"}],
+                                  "image": "img/1.jpg"},
+                                 {"id": "2", "url": "https://j.example/2", "title": "Two"}]})
+    one, two = _parse(body.encode())
+    assert one.authors == (Author("Ann", "ann@j.example"), Author("Ben"))
+    assert one.enclosures == (Enclosure("https://j.example/1.mp3", "audio/mpeg", 5),)
+    assert one.image == "https://j.example/img/1.jpg"
+    assert two.authors == (Author("Feed Person", None, "https://j.example/me"),)  # the feed's apply
+    assert (two.enclosures, two.image) == ((), None)
+    one_point_oh = json.dumps({"version": "https://jsonfeed.org/version/1", "title": "J",
+                               "items": [{"id": "1", "url": "https://j.example/1", "title": "One",
+                                          "author": {"name": "Old Style"}}]})
+    assert _parse(one_point_oh.encode())[0].authors == (Author("Old Style"),)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("jane@example.org (Jane Doe)", Author("Jane Doe", "jane@example.org")),
+    ("Jane Doe <jane@example.org>", Author("Jane Doe", "jane@example.org")),
+    ("jane@example.org", Author("", "jane@example.org")),
+    ("Jane Doe", Author("Jane Doe")),
+])
+def test_rss_author_forms(value: str, expected: Author) -> None:
+    from xml.sax.saxutils import escape
+    items = f"<item><title>t</title><link>https://x.example/1</link><author>{escape(value)}</author></item>"
+    assert _parse(_rss(items).encode())[0].authors == (expected,)
+
+
+def test_atom_entries_without_authors_take_the_feeds_and_rss_items_take_nobodys() -> None:
+    atom = ("<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><id>tag:x,1:f</id>"
+            "<title>F</title><updated>2024-01-01T00:00:00Z</updated><author><name>Editor</name></author>"
+            "<entry><id>tag:x,1:1</id><title>a</title><updated>2024-01-01T00:00:00Z</updated></entry>"
+            "<entry><id>tag:x,1:2</id><title>b</title><updated>2024-01-01T00:00:00Z</updated>"
+            "<author><name>Writer</name></author></entry></feed>")
+    assert [a.authors for a in _parse(atom.encode())] == [(Author("Editor"),), (Author("Writer"),)]
+    rss = _rss("<item><title>t</title><link>https://x.example/1</link></item>").replace(
+        "<description>d</description>", "<description>d</description><managingEditor>e@x.example (E)</managingEditor>")
+    assert _parse(rss.encode())[0].authors == ()

@@ -21,7 +21,7 @@ from feeds.channel import Channel, sort_articles, xml_text
 from feeds.html import TagEntry, _e, render_article_page, render_index, render_tag_page
 from feeds.status import SourceStatus
 from feeds.urls import Urls
-from sources.model import Article, Tag
+from sources.model import Article, Author, Enclosure, Tag
 from tagfeed import __version__
 from tagfeed.errors import RenderError
 
@@ -196,3 +196,31 @@ def test_escaping_is_autoescape(text: str) -> None:
         "&lt;", "").replace("&gt;", "").replace("&#39;", "").replace("&#34;", "")
     assert escaped == text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
         "'", "&#39;").replace('"', "&#34;")
+
+
+EP84 = "http://www.podtrac.com/pts/redirect.mp3/media.blubrry.com/99percentinvisible/cdn.99percentinvisible.org/wp-content/uploads/84-Ode-to-Ladislav-Sutnar-and-Trading-Places-with-Planet-Money.mp3"
+
+
+def test_article_page_plays_audio_links_files_and_shows_the_image(urls: Urls, sample_articles: list[Article],
+                                                                  real_feeds: dict[str, list[Article]]) -> None:
+    episode = dataclasses.replace(real_feeds["podcast_99pi"][0], published=sample_articles[0].published,
+                                  updated=sample_articles[0].updated)
+    page = render_article_page("tagfeed", urls, episode).decode()
+    assert (f'<p><audio controls preload="none" src="{EP84}"></audio><br><a href="{EP84}">Download the audio '
+            "(audio/mpeg)</a></p>") in page
+    assert '<p class="meta">By roman</p>' in page
+    rich = dataclasses.replace(sample_articles[1], authors=(Author("Jane <J> Doe"), Author("Bob")),
+                               enclosures=(Enclosure("https://a.example/1.pdf?a=1&b=2", "application/pdf"),),
+                               image="https://a.example/1.jpg")
+    page = render_article_page("tagfeed", urls, rich).decode()
+    assert '<p class="meta">By Jane &lt;J&gt; Doe, Bob</p>' in page
+    assert ('<p><a href="https://a.example/1.pdf?a=1&amp;b=2">Download the file (application/pdf)</a></p>') in page
+    assert ('<figure><img src="https://a.example/1.jpg" alt="Lavrov: &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; '
+            '&amp; &lt;b&gt;bold&lt;/b&gt; &#39;quoted&#39;"></figure>') in page
+    assert "<audio" not in page
+
+
+def test_markup_like_title_is_text_on_the_page(urls: Urls, sample_articles: list[Article]) -> None:
+    article = dataclasses.replace(sample_articles[2], title="History of the <blink> tag")
+    page = render_article_page("tagfeed", urls, article).decode()
+    assert "<h1>History of the &lt;blink&gt; tag</h1>" in page and "<blink>" not in page

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime, timezone
 
 from sources.model import (
-    ID_NAMESPACE, Article, Tag, article_id, display_name, make_tag, merge, normalize_title, slugify, uuid_urn,
+    ID_NAMESPACE, Article, Author, Enclosure, Tag, article_id, display_name, make_tag, merge, normalize_title,
+    slugify, uuid_urn,
 )
 
 
@@ -59,3 +61,26 @@ def test_merge_unites_tags_and_prefers_full_body() -> None:
         assert merged.truncated is False and merged.paragraphs == ("short but longer",)
         assert {t.slug for t in merged.tags} == {"putin", "kremlin"}
         assert merged.published == early
+
+
+def test_merge_unites_authors_and_enclosures_and_keeps_an_image() -> None:
+    jane, jane_mail, bob = Author("Jane"), Author("Jane", "jane@a.example"), Author("Bob", uri="https://bob.example/")
+    mp3, mp3_other_type, ogg = (Enclosure("https://a.example/1.mp3", "audio/mpeg", 10),
+                                Enclosure("https://a.example/1.mp3", "audio/x-mpeg"), Enclosure("https://a.example/1.ogg"))
+    teaser = Article(id="i", title="T", paragraphs=("short",), truncated=True, authors=(jane_mail,),
+                     enclosures=(mp3_other_type, ogg), image="https://a.example/t.jpg")
+    full = Article(id="i", title="T", paragraphs=("short but longer",), authors=(jane, bob), enclosures=(mp3,))
+    for merged in (merge(teaser, full), merge(full, teaser)):
+        assert merged.authors == (jane_mail, bob)  # one Jane, with the address one sighting gave
+        assert merged.enclosures == (mp3, ogg)  # by URL; the fuller article's own first
+        assert merged.image == "https://a.example/t.jpg"
+    with_image = dataclasses.replace(full, image="https://a.example/full.jpg")
+    assert merge(teaser, with_image).image == "https://a.example/full.jpg"
+    other_jane = Author("Jane", "jane@b.example")
+    assert merge(teaser, dataclasses.replace(full, authors=(other_jane,))).authors == (other_jane, jane_mail)
+
+
+def test_article_without_authors_enclosures_or_image_merges_to_none() -> None:
+    a, b = Article(id="i", title="T"), Article(id="i", title="T", paragraphs=("x",))
+    merged = merge(a, b)
+    assert (merged.authors, merged.enclosures, merged.image) == ((), (), None)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sources.model import Article
 from tagfeed.config import load_config
+from sources.model import Article, Author, Enclosure
 from tagfeed.errors import INTERNAL
 from tagfeed.building.pipeline import build
+from tagfeed.store.settle import reconcile
 from tagfeed.store.sqlite import Store
 
 T1 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -161,3 +162,17 @@ def test_a_dump_that_trips_a_bug_fails_alone_with_its_traceback_logged(
     with Store.open(config.site.state_dir) as store:
         failed = next(s for s in store.sources() if s.name.endswith(bad))
     assert failed.failure is not None and failed.failure.kind == INTERNAL
+
+
+def test_reconcile_keeps_authors_enclosures_and_image_of_either_reading() -> None:
+    old = Article(id="i", title="T", paragraphs=("old",), source="s", authors=(Author("Ann"),),
+                  enclosures=(Enclosure("https://a.example/1.mp3", "audio/mpeg"),), image="https://a.example/1.jpg")
+    new = Article(id="i", title="T", paragraphs=("edited",), source="s", authors=(Author("Ben"),),
+                  enclosures=(Enclosure("https://a.example/2.mp3"),))
+    same_source = reconcile(old, new)
+    assert same_source.paragraphs == ("edited",)  # the same source's new text wins
+    assert same_source.authors == (Author("Ben"), Author("Ann"))
+    assert [e.url for e in same_source.enclosures] == ["https://a.example/2.mp3", "https://a.example/1.mp3"]
+    assert same_source.image == "https://a.example/1.jpg"
+    other = reconcile(old, dataclasses.replace(new, source="t"))
+    assert set(other.authors) == {Author("Ann"), Author("Ben")} and len(other.enclosures) == 2

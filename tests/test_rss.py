@@ -11,7 +11,7 @@ from lxml import etree
 
 from feeds.channel import Channel
 from feeds.rss import render_rss
-from sources.model import Article
+from sources.model import Article, Author, Enclosure, make_tag
 
 ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 
@@ -58,7 +58,7 @@ def test_feedparser_round_trip(all_channel: Channel, sample_articles: list[Artic
 
 def test_plain_text_markup_is_hex_escaped(all_channel: Channel, sample_articles: list[Article]) -> None:
     document = render_rss(all_channel, sample_articles)
-    assert b"&#x3C;script&gt;" in document and b"<script>" not in document
+    assert b"&#x3C;script&#x3E;" in document and b"<script>" not in document
     title = etree.fromstring(document).findall("channel/item")[1].findtext("title")
     assert title == sample_articles[1].title
 
@@ -73,5 +73,52 @@ def test_deterministic_and_clock_free(all_channel: Channel, sample_articles: lis
 def test_source_title_markup_is_hex_escaped(all_channel: Channel, sample_articles: list[Article]) -> None:
     upstream = dataclasses.replace(sample_articles[2], source_title="Example <Atom> & co")
     document = render_rss(all_channel, [upstream])
-    assert b">Example &#x3C;Atom&gt; &#x26; co</source>" in document
+    assert b">Example &#x3C;Atom&#x3E; &#x26; co</source>" in document
     assert etree.fromstring(document).findtext("channel/item/source") == "Example <Atom> & co"
+
+
+def test_markup_like_tag_and_titles_are_hex_references(all_channel: Channel, sample_articles: list[Article]) -> None:
+    """Channel, item and category text with ``& < >``: hexadecimal references, the form the W3C
+    validator takes for text (no "title should not contain HTML")."""
+    tag = make_tag("Scripts & <Tags>")
+    article = dataclasses.replace(sample_articles[0], title="Why <script> blocks & stalls", tags=(tag,))
+    document = render_rss(dataclasses.replace(all_channel, tag=tag), [article])
+    assert b"<title>Scripts &#x26; &#x3C;Tags&#x3E; \xe2\x80\x94 tagfeed</title>" in document
+    assert b"<title>Why &#x3C;script&#x3E; blocks &#x26; stalls</title>" in document
+    assert b"<category>Scripts &#x26; &#x3C;Tags&#x3E;</category>" in document
+    assert b"<description>Articles tagged Scripts &#x26; &#x3C;Tags&#x3E; on tagfeed</description>" in document
+    root = etree.fromstring(document)
+    assert root.findtext("channel/title") == "Scripts & <Tags> — tagfeed"
+    assert root.findtext("channel/item/title") == "Why <script> blocks & stalls"
+    assert root.findtext("channel/item/category") == "Scripts & <Tags>"
+
+
+EP84 = "http://www.podtrac.com/pts/redirect.mp3/media.blubrry.com/99percentinvisible/cdn.99percentinvisible.org/wp-content/uploads/84-Ode-to-Ladislav-Sutnar-and-Trading-Places-with-Planet-Money.mp3"
+DC = "{http://purl.org/dc/elements/1.1/}creator"
+
+
+def test_real_podcast_enclosures_and_arxiv_authors(all_channel: Channel, real_feeds: dict[str, list[Article]]) -> None:
+    podcast = render_rss(all_channel, real_feeds["podcast_99pi"])
+    assert (f'<enclosure url="{EP84}" length="29922328" type="audio/mpeg"/>').encode() in podcast
+    assert podcast.count(b"<enclosure ") == 3
+    assert podcast.count(b"<dc:creator>roman</dc:creator>") == 3
+    assert b'xmlns:dc="http://purl.org/dc/elements/1.1/"' in podcast and b"xmlns:media" not in podcast
+    arxiv = etree.fromstring(render_rss(all_channel, real_feeds["arxiv_atom"]))
+    second = arxiv.findall("channel/item")[1]
+    assert [n.text for n in second.findall(DC)] == ["Peter Garik", "Yann Benétreau-Dupin"]
+    assert second.find("author") is None  # RSS's one <author> is an address; these have none
+
+
+def test_one_author_with_an_address_is_rss_author(all_channel: Channel, sample_articles: list[Article]) -> None:
+    solo = dataclasses.replace(sample_articles[0], authors=(Author("Jane Doe", "jane@example.org"),),
+                               enclosures=(Enclosure("https://a.example/1.pdf"), Enclosure("https://a.example/2.mp3")),
+                               image="https://a.example/1.jpg")
+    document = render_rss(all_channel, [solo, *sample_articles[1:]])
+    assert b"<author>jane@example.org (Jane Doe)</author>" in document and b"dc:creator" not in document
+    assert b'<enclosure url="https://a.example/1.pdf" length="0" type="application/octet-stream"/>' in document
+    assert document.count(b"<enclosure") == 1  # RSS 2.0 allows one per item
+    assert b'<media:thumbnail url="https://a.example/1.jpg"/>' in document
+    assert b'xmlns:media="http://search.yahoo.com/mrss/"' in document and b"xmlns:dc" not in document
+    # without these fields the feed is what it always was
+    plain = render_rss(all_channel, sample_articles)
+    assert b"xmlns:media" not in plain and b"<enclosure" not in plain and b"<author>" not in plain

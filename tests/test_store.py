@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from sources.model import Article, article_id, make_tag
+from sources.model import Article, Author, Enclosure, article_id, make_tag
 from tagfeed.errors import StoreError
-from tagfeed.store.sqlite import SourceState, Store, content_hash
+from tagfeed.store.sqlite import SourceState, Store, article_from_json, article_to_json, content_hash
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -40,6 +42,45 @@ def test_content_hash_ignores_dates_and_tags() -> None:
     b = Article(id=a.id, title="Same", paragraphs=("p1", "p2"), tags=(make_tag("Other"),))
     assert content_hash(a) == content_hash(b)
     assert content_hash(a) != content_hash(_article("Same", truncated=True))
+
+
+# A row as tagfeed wrote it before articles had authors, enclosures and an image.
+OLD_ROW = json.dumps({
+    "caption": None, "content_html": "<p>x</p>", "id": "https://a.example/1", "link": "https://a.example/1",
+    "paragraphs": [], "published": "2024-05-01T12:00:00+00:00", "source": "https://a.example/feed",
+    "source_title": "A", "source_url": "https://a.example/feed", "summary": "x", "tags": [["putin", "Putin"]],
+    "title": "T", "truncated": False, "updated": "2024-05-01T12:00:00+00:00"}, ensure_ascii=False, sort_keys=True)
+RICH = dict(authors=(Author("Jane Doe", "jane@a.example", "https://jane.example/"), Author("Bob")),
+            enclosures=(Enclosure("https://a.example/1.mp3", "audio/mpeg", 1234), Enclosure("https://a.example/2")),
+            image="https://a.example/1.jpg")
+
+
+def test_rows_of_older_versions_load_and_keep_their_text_and_hash() -> None:
+    old = article_from_json(OLD_ROW)
+    assert (old.authors, old.enclosures, old.image) == ((), (), None)
+    assert article_to_json(old) == OLD_ROW  # rewriting an old row changes no byte
+    # the hash formula of the version before: an upgrade must not make stored articles "changed"
+    before = json.dumps([old.title, old.summary, old.paragraphs, old.content_html, old.caption, old.link,
+                         old.truncated], ensure_ascii=False)
+    assert content_hash(old) == hashlib.sha256(before.encode("utf-8")).hexdigest()
+
+
+def test_authors_enclosures_and_image_round_trip_and_count_as_content(tmp_path: Path) -> None:
+    plain = _article("Rich")
+    rich = dataclasses.replace(plain, **RICH)  # type: ignore[arg-type]
+    data = json.loads(article_to_json(rich))
+    assert data["authors"] == [["Jane Doe", "jane@a.example", "https://jane.example/"], ["Bob", None, None]]
+    assert data["enclosures"] == [["https://a.example/1.mp3", "audio/mpeg", 1234], ["https://a.example/2", None, None]]
+    assert data["image"] == "https://a.example/1.jpg"
+    assert article_from_json(article_to_json(rich)) == rich
+    with Store.open(tmp_path) as store:
+        store.put_articles([rich])
+    with Store.open(tmp_path) as store:
+        assert list(store.articles()) == [rich]
+    hashes = {content_hash(plain), content_hash(rich), content_hash(dataclasses.replace(rich, image=None)),
+              content_hash(dataclasses.replace(rich, authors=RICH["authors"][:1])),  # type: ignore[index]
+              content_hash(dataclasses.replace(rich, enclosures=()))}
+    assert len(hashes) == 5
 
 
 def test_source_state_round_trip(tmp_path: Path) -> None:

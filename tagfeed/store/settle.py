@@ -11,7 +11,7 @@ import dataclasses
 import json
 from datetime import datetime, timedelta
 
-from sources.model import Article, merge
+from sources.model import Article, merge, unite_authors, unite_enclosures
 from tagfeed.store.sqlite import Store, article_from_json, content_hash
 
 
@@ -72,12 +72,16 @@ def _unchanged(data: str, old_hash: str, article: Article) -> bool:
 def reconcile(old: Article, new: Article) -> Article:
     """A stored article seen again. From the same source the new text wins (the
     page or feed was edited, even to something shorter); from another source the
-    fuller text wins. Tags are always united; dates are settled by the caller."""
+    fuller text wins. Tags, authors and enclosures are always united (the new
+    reading's first) and a lost image is kept; dates are settled by the caller."""
     undated = dataclasses.replace(new, published=None, updated=None)
     if new.source != old.source:
         return merge(old, undated)
     tags = {t.slug: t for t in (*old.tags, *new.tags)}
-    return dataclasses.replace(undated, tags=tuple(sorted(tags.values())))
+    return dataclasses.replace(undated, tags=tuple(sorted(tags.values())),
+                               authors=unite_authors(new.authors, old.authors),
+                               enclosures=unite_enclosures(new.enclosures, old.enclosures),
+                               image=new.image or old.image)
 
 
 def _next_updated(old: datetime | None, upstream: datetime | None, now: datetime) -> datetime:

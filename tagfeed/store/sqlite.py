@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sources.model import Article, Tag
+from sources.model import Article, Author, Enclosure, Tag
 from tagfeed.errors import GONE, LOW_YIELD, RETRY_AFTER, UNREADABLE, Failure, StoreError
 
 SCHEMA_VERSION = 1
@@ -104,16 +104,29 @@ def _from_iso(value: str | None) -> datetime | None:
 
 
 def content_hash(article: Article) -> str:
-    """What a reader would see change: title, body, caption, link."""
-    body = json.dumps(
-        [article.title, article.summary, article.paragraphs, article.content_html,
-         article.caption, article.link, article.truncated],
-        ensure_ascii=False,
-    )
+    """What a reader would see change: title, body, caption, link, and authors, enclosures
+    and image. Those three are hashed only when there are any, so an article without them
+    (every one stored before they existed) keeps the hash it had: an upgrade changes nothing."""
+    fields: list[Any] = [article.title, article.summary, article.paragraphs, article.content_html,
+                         article.caption, article.link, article.truncated]
+    if article.authors or article.enclosures or article.image:
+        fields += [_authors_json(article), _enclosures_json(article), article.image]
+    body = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-_ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article))
+def _authors_json(article: Article) -> list[list[str | None]]:
+    return [[a.name, a.email, a.uri] for a in article.authors]
+
+
+def _enclosures_json(article: Article) -> list[list[str | int | None]]:
+    return [[e.url, e.media_type, e.length] for e in article.enclosures]
+
+
+# Keys of a stored row that rows written before them lack; written only when not empty, so a
+# row of an article without them is the very text older versions wrote.
+_OPTIONAL = ("authors", "enclosures", "image")
+_ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article) if f.name not in _OPTIONAL)
 
 
 def article_to_json(article: Article) -> str:
@@ -122,6 +135,12 @@ def article_to_json(article: Article) -> str:
     data["tags"] = [[t.slug, t.name] for t in article.tags]
     data["published"] = _iso(article.published)
     data["updated"] = _iso(article.updated)
+    if article.authors:
+        data["authors"] = _authors_json(article)
+    if article.enclosures:
+        data["enclosures"] = _enclosures_json(article)
+    if article.image:
+        data["image"] = article.image
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
@@ -134,6 +153,10 @@ def article_from_json(text: str, tags: dict[tuple[str, str], Tag] | None = None)
         data["tags"] = tuple(tags.get((s, n)) or tags.setdefault((s, n), Tag(slug=s, name=n))
                              for s, n in data["tags"])
     data["paragraphs"] = tuple(data["paragraphs"])
+    if "authors" in data:  # rows of older versions have none of these three keys
+        data["authors"] = tuple(Author(name, email, uri) for name, email, uri in data["authors"])
+    if "enclosures" in data:
+        data["enclosures"] = tuple(Enclosure(url, kind, length) for url, kind, length in data["enclosures"])
     data["published"] = _from_iso(data["published"])
     data["updated"] = _from_iso(data["updated"])
     return Article(**data)
