@@ -76,7 +76,7 @@ def tagfeed_render(root: Path) -> dict[str, Any]:
 
 
 def feed_parsing(root: Path, rounds: str) -> dict[str, Any]:
-    """tagfeed's parse_feed (sources.fastfeed's reading of the defusedxml tree, else feedparser
+    """tagfeed's parse_feed (sources.feed.fast's reading of the defusedxml tree, else feedparser
     without its sanitizer and URI resolver; then nh3) against feedparser's defaults, on one
     Atom feed of 50 entries with HTML content.
 
@@ -86,7 +86,7 @@ def feed_parsing(root: Path, rounds: str) -> dict[str, Any]:
     import feedparser
 
     from benchmarks.feedsample import sample_feed
-    from sources.feed import _parse, parse_feed
+    from sources.feed.read import _parse, parse_feed
 
     body, n = sample_feed(), int(rounds)
     url, headers = "http://127.0.0.1/feed.atom", {"content-type": "application/atom+xml"}

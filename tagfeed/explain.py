@@ -96,7 +96,7 @@ def find_article(store: Store, target: str) -> Article | None:
 
 # -- articles -------------------------------------------------------------------
 def id_key(article: Article) -> str:
-    """Which key produced the id (sources/model.py article_id, sources/feed.py _entry_id)."""
+    """Which key produced the id (sources/model.py article_id, sources/feed/read.py _entry_id)."""
     if article.id == article_id(article.title):
         return "title"
     if article.link and article.id == uuid_urn("link:" + article.link):

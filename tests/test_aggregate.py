@@ -499,14 +499,14 @@ def test_a_library_raising_on_one_feed_is_that_feeds_failure_with_backoff(
 def test_a_bug_of_ours_is_logged_with_its_traceback_and_the_other_sources_still_publish(
         store: Store, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    import sources.feed
+    import sources.feed.read
 
     def broken(raw: object, configured: object) -> object:
         raise TypeError("a programming error")
 
     httpserver.expect_request("/a.xml").respond_with_data(RSS, content_type="application/rss+xml")
     httpserver.expect_request("/b.xml").respond_with_data(ATOM, content_type="application/atom+xml")
-    monkeypatch.setattr(sources.feed, "_entry_tags", broken)
+    monkeypatch.setattr(sources.feed.read, "_entry_tags", broken)
     first = _poll(store, FeedSource(url=httpserver.url_for("/a.xml")), T0)
     assert first.failure is not None and first.failure.kind == INTERNAL
     assert "a bug in tagfeed" in first.failure.message

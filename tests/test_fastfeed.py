@@ -1,6 +1,6 @@
-"""sources.fastfeed reads RSS and Atom exactly as feedparser does, or leaves the document to feedparser.
+"""sources.feed.fast reads RSS and Atom exactly as feedparser does, or leaves the document to feedparser.
 
-Every comparison runs both real paths on the same bytes: ``sources.feed._parse``
+Every comparison runs both real paths on the same bytes: ``sources.feed.read._parse``
 with ``fast=False`` asks feedparser, with ``fast=True`` takes the tree reader
 where it applies. They must give equal articles, and where the tree reader
 applies, the very entry dicts feedparser builds (for the keys sources.feed reads).
@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.feedsample import sample_feed
-from sources import fastfeed
-from sources import feed as feedmod
+from sources.feed import fast as fastfeed
+from sources.feed import read as feedmod
+from sources.feed import xmlfeed
 from sources.model import Article, Author, Enclosure
 from tagfeed.errors import FeedError
 
@@ -48,7 +49,7 @@ def _both(body: bytes, url: str = URL, headers: dict[str, str] | None = None) ->
 
 def _read(body: bytes, url: str = URL, headers: dict[str, str] | None = None) -> Any:
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
-    tree = feedmod._parse_safely(body, url)
+    tree = xmlfeed._parse_safely(body, url)
     return fastfeed.read(tree[0], tree[1], body, headers={"content-location": url, **lowered}) if tree else None
 
 
@@ -88,7 +89,7 @@ def assert_same_reading(body: bytes, url: str = URL, headers: dict[str, str] | N
 
 # -- the fast path is taken where it matters ----------------------------------------------------
 def test_the_tree_reader_is_available_with_this_feedparser() -> None:
-    assert fastfeed.AVAILABLE, "feedparser changed the internals sources.fastfeed reuses"
+    assert fastfeed.AVAILABLE, "feedparser changed the internals sources.feed.fast reuses"
 
 
 @pytest.mark.parametrize("headers", HEADERS, ids=["none", "atom", "text-xml", "rss-utf8"])
@@ -378,7 +379,7 @@ def test_a_body_expat_refuses_takes_authors_from_feedparser() -> None:
     """Bad bytes: no tree, feedparser's loose reading. Its enclosures come through, and the people it
     did not split into name and address (it cuts ``host@pod.example`` to ``host@pod.exam``)."""
     body = _rss(PODCAST_ITEM).replace(b"Episode 1", b"Episode \xff 1")
-    assert feedmod._parse_safely(body, URL) is None
+    assert xmlfeed._parse_safely(body, URL) is None
     [episode] = _both(body)
     assert episode.authors == (Author("Guest One"), Author("Ignored"))
     assert episode.enclosures == (Enclosure("https://cdn.pod.example/1.mp3", "audio/mpeg", 24986239),)

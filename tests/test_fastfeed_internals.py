@@ -1,4 +1,4 @@
-"""The feedparser internals sources/fastfeed.py reuses are there, with the arity it calls them with.
+"""The feedparser internals sources/feed/fast/ reuses are there, with the arity it calls them with.
 
 fastfeed reads common RSS and Atom from the defusedxml tree with feedparser's own helpers
 (its date parser, URL joiner, namespace table, ...), most of them private. pyproject.toml pins
@@ -20,9 +20,9 @@ from typing import Any
 import feedparser
 import pytest
 
-from sources import fastfeed
+from sources.feed import fast as fastfeed
 
-FASTFEED = Path(fastfeed.__file__)
+FASTFEED = Path(fastfeed.__file__).parent  # the package: upstream.py imports, the others read attributes
 # name -> each way fastfeed calls it: (the positional arguments, what that call must give)
 CALLED: dict[str, list[tuple[tuple[Any, ...], Any]]] = {
     "feedparser.datetimes._parse_date": [(("2024-01-02T03:04:05Z",), time.gmtime(1704164645))],
@@ -59,7 +59,7 @@ def _resolve(name: str) -> Any:
         for attr in parts[cut:]:
             if not hasattr(found, attr):
                 pytest.fail(f"{name} is gone from feedparser {feedparser.__version__} "
-                            f"(sources/fastfeed.py uses it; see the README's design notes)")
+                            f"(sources/feed/fast/ uses it; see the README's design notes)")
             found = getattr(found, attr)
         return found
     pytest.fail(f"{name}: no such module in feedparser {feedparser.__version__}")
@@ -74,7 +74,7 @@ def test_each_function_fastfeed_calls_takes_its_arguments(name: str) -> None:
             inspect.signature(function).bind(*args)
         except TypeError as exc:
             pytest.fail(f"{name}{inspect.signature(function)} no longer takes {len(args)} positional "
-                        f"argument(s) as sources/fastfeed.py passes them: {exc}")
+                        f"argument(s) as sources/feed/fast/ passes them: {exc}")
         assert function(*args) == expected, f"{name}{args} changed its answer in feedparser {feedparser.__version__}"
 
 
@@ -84,16 +84,16 @@ def test_each_value_fastfeed_reads_is_what_it_expects(name: str) -> None:
 
 
 def _fastfeed_uses() -> set[str]:
-    """Every feedparser name sources/fastfeed.py imports or reads an attribute of (``_FP.x``)."""
-    tree = ast.parse(FASTFEED.read_text(encoding="utf-8"))
-    aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
+    """Every feedparser name sources/feed/fast/ imports or reads an attribute of (``_FP.x``)."""
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in sorted(FASTFEED.glob("*.py"))]
+    aliases: dict[str, str] = {}  # the names feedparser's pieces go by in the package (upstream.py's imports)
+    for node in (n for tree in trees for n in ast.walk(tree)):
         if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "feedparser":
             aliases.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
         elif isinstance(node, ast.Import):
             aliases.update({a.asname or a.name: a.name for a in node.names if a.name.startswith("feedparser")})
     used = set(aliases.values())
-    used.update(f"{aliases[node.value.id]}.{node.attr}" for node in ast.walk(tree)
+    used.update(f"{aliases[node.value.id]}.{node.attr}" for tree in trees for node in ast.walk(tree)
                 if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases)
     return {name for name in used if not any(other.startswith(name + ".") for other in used)}
 
@@ -102,7 +102,7 @@ def test_every_internal_fastfeed_uses_is_checked() -> None:
     uses = _fastfeed_uses()
     assert "feedparser.datetimes._parse_date" in uses  # the scan sees fastfeed's imports at all
     unchecked = uses - set(CALLED) - set(READ)
-    assert not unchecked, f"sources/fastfeed.py uses feedparser's {sorted(unchecked)}: add each to this file"
+    assert not unchecked, f"sources/feed/fast/ uses feedparser's {sorted(unchecked)}: add each to this file"
 
 
 def test_feedparser_is_the_pinned_series() -> None:

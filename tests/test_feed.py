@@ -290,7 +290,7 @@ def test_an_entry_body_over_the_sanitizer_bound_is_published_cut_and_marked_trun
 
 
 def test_a_body_that_is_not_well_formed_and_over_the_lenient_limit_is_refused_by_name() -> None:
-    from sources.feed import LENIENT_LIMIT
+    from sources.feed.xmlfeed import LENIENT_LIMIT
 
     body = b"<rss version='2.0'><channel><title>t &bogus; </title>" + b"<item><title>x</title></item>" * (
         LENIENT_LIMIT // 20)

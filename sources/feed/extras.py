@@ -3,8 +3,8 @@
 Why a module of its own, reading the defusedxml tree rather than feedparser's
 dicts: feedparser 6 gets people wrong in Atom entries with several authors
 (the second author inherits a truncated copy of the first one's e-mail), and
-``sources.fastfeed`` would have to reproduce that. Both paths of
-``sources.feed`` already hold the same tree, so reading these three things
+``sources.feed.fast`` would have to reproduce that. Both paths of
+``sources.feed.read`` already hold the same tree, so reading these three things
 from it gives identical articles whichever path read the rest. Only a body
 expat cannot parse (feedparser's loose parser then reads it) falls back on
 feedparser's dicts (``from_feedparser``).
