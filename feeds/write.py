@@ -1,19 +1,23 @@
 """The one writer of the output tree: atomic, only when bytes change, never deleting output.
 
-Each file goes to a temp file in its own directory, is fsynced and then
-``os.replace``d over the old one, so a reader sees the old bytes or the new,
-never half. Text files get a deterministic ``.gz`` twin (level 6, mtime 0, no
-name) that a static server can send as is.
+Each file goes to a temp file in its own directory; once every file of the call
+is written, one ``syncfs(2)`` of the output's filesystem makes all of them
+durable together, then each is ``os.replace``d over the old one and each
+directory that changed is fsynced once. A reader (or a SIGKILL at any moment)
+sees the old bytes or the new, never half; after a power loss no file is empty
+or partial (README: Durable writes). Text files get a deterministic ``.gz`` twin
+(level 6, mtime 0, no name) that a static server can send as is.
 
-A new file costs what the bare minimum does: open (``O_CREAT|O_EXCL``, mode
-0644), write, fsync, close, rename, plus one ``lstat`` to compare bytes, and not
-even that in a directory this call made itself. Paths are plain strings; each
-directory is checked (no symlink out of the tree) and made once per call.
+A new file costs open (``O_CREAT|O_EXCL``, mode 0644), write, close and rename,
+plus one ``lstat`` to compare bytes, and not even that in a directory this call
+made itself. Paths are plain strings; each directory is checked (no symlink out
+of the tree) and made once per call.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gzip
 import itertools
 import os
@@ -43,6 +47,8 @@ _serial = itertools.count()  # with the pid, a temp name no other writer uses at
 # them behind rendering. IN_FLIGHT bounds the files rendered but not yet written.
 WORKERS: Final = 4
 IN_FLIGHT: Final = 256
+# syncfs(2): every dirty page of one filesystem to stable storage in one call (Linux); elsewhere sync(2)
+_SYNCFS = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,7 @@ def write_tree(output_dir: Path | str, files: Iterable[tuple[str, bytes]], *,
             else:
                 unchanged += 1
 
+    failed: BaseException | None = None
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="tagfeed-write") as pool:
         try:
             for rel, data in files:
@@ -87,9 +94,18 @@ def write_tree(output_dir: Path | str, files: Iterable[tuple[str, bytes]], *,
                     collect()
             while pending:
                 collect()
+        except BaseException as exc:  # the files already written are still put in place, then it is raised
+            failed = exc
         finally:
             for _, future in pending:
                 future.cancel()
+    try:
+        tree.commit()
+    except BaseException:
+        if failed is None:
+            raise
+    if failed is not None:
+        raise failed
     return WriteReport(written=tuple(written), unchanged=unchanged)
 
 
@@ -120,9 +136,10 @@ class _Folder:
 
 
 class _Tree:
-    """The state of one ``write_tree`` call, shared by its threads."""
+    """The state of one ``write_tree`` call, shared by its threads: its folders, and the temp files
+    written but not yet in place (``staged``: appending to a list is atomic across threads)."""
 
-    __slots__ = ("prefix", "folders", "pid")
+    __slots__ = ("prefix", "folders", "pid", "staged")
 
     def __init__(self, root: Path) -> None:
         try:
@@ -136,6 +153,7 @@ class _Tree:
         self.prefix = real if real.endswith("/") else real + "/"
         self.pid = os.getpid()
         self.folders: dict[str, _Folder] = {"": _Folder(self.prefix, fresh)}
+        self.staged: list[tuple[str, str, str, _Folder]] = []  # (temp, target, rel, its folder)
 
     def write_with_twin(self, rel: str, data: bytes) -> tuple[bool, bool | None]:
         """Whether ``rel`` was written and whether its twin was (None: it has none)."""
@@ -191,7 +209,7 @@ class _Tree:
                 continue
         else:
             raise OutputError(rel, "no free temp file name")
-        replaced = False
+        staged = False
         try:
             try:
                 chmod = folder.chmod
@@ -204,19 +222,68 @@ class _Tree:
                     view = memoryview(data)[done:]
                     while view:
                         view = view[os.write(fd, view):]
-                os.fsync(fd)
             finally:
                 os.close(fd)
-            try:
-                os.replace(temp, target)
-            except IsADirectoryError:  # only a race (or a directory of that name in this call) gets here
-                raise OutputError(rel, "exists and is not a regular file") from None
-            replaced = True
+            self.staged.append((temp, target, rel, folder))
+            staged = True
         finally:
-            if not replaced:
+            if not staged:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(temp)
         return True
+
+    def commit(self) -> None:
+        """Make every staged temp file durable at once, put each in place, and make the renames
+        durable: one syncfs, a rename per file, an fsync per directory that changed. A file that
+        cannot be put in place keeps its old bytes (its temp is removed); the first such error is
+        raised after the others are in place."""
+        if not self.staged:
+            return
+        _sync_filesystem(self.prefix)  # before any rename: no name ever points at bytes not on disk
+        first: BaseException | None = None
+        changed: dict[str, None] = {}  # directories whose entries changed, in order
+        for temp, target, rel, folder in self.staged:
+            try:
+                os.replace(temp, target)
+            except OSError as exc:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
+                if first is None:  # only a race (or a directory of that name in this call) is a directory
+                    first = OutputError(rel, "exists and is not a regular file") if isinstance(
+                        exc, IsADirectoryError) else exc
+                continue
+            changed[folder.prefix] = None
+        self.staged.clear()
+        for head, folder in self.folders.items():
+            if folder.fresh:  # a directory this call made is an entry of its parent
+                parent = head.rpartition("/")[0]
+                changed[os.path.dirname(self.prefix[:-1]) + "/" if not head
+                        else self.prefix + parent + "/" if parent else self.prefix] = None
+        for path in changed:
+            _fsync_directory(path)
+        if first is not None:
+            raise first
+
+
+def _sync_filesystem(path: str) -> None:
+    """Every written byte of the filesystem holding ``path`` on stable storage: syncfs(2), or sync(2)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _SYNCFS is not None and _SYNCFS(fd) == 0:
+            return
+        os.sync()
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(path: str) -> None:
+    """The directory's entries (a rename into it, a new subdirectory) on stable storage."""
+    with contextlib.suppress(FileNotFoundError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _mkdir(path: str) -> bool:

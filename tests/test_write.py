@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import json
 import os
+import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 import pytest
+from helpers import clean_env, run_tagfeed
+from lxml import etree
 
-from tagfeed.errors import OutputError
 import feeds.write
+from tagfeed.errors import OutputError
 from feeds.write import TEXT_SUFFIXES, gzip_bytes, has_twin, sweep_temp_files, write_tree
 
 FILES = [("all.atom", b"<feed/>"), ("tags/putin.html", b"<!doctype html>"), ("data.bin", b"\x00\x01")]
@@ -228,3 +235,88 @@ def test_a_directory_in_the_way_is_refused_in_a_fresh_directory(tmp_path: Path) 
                                  "a.json/b", "x.ATOM", "x..xml", "x.opml", "a/b.c/x.json", "README"])
 def test_has_twin_is_the_path_suffix(rel: str) -> None:
     assert has_twin(rel) == (PurePosixPath(rel).suffix in TEXT_SUFFIXES)
+
+
+# -- durability at the cost of one sync (issue 16) ------------------------------------------------
+def _syscalls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The order of the writer's syncs, renames and fsyncs: ("sync", path), ("replace", target),
+    ("fsync", "file" or "dir")."""
+    events: list[tuple[str, str]] = []
+    real_replace, real_fsync, real_sync = os.replace, os.fsync, feeds.write._sync_filesystem
+
+    def replace(src: str, dst: str) -> None:
+        events.append(("replace", dst))
+        real_replace(src, dst)
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"))
+        real_fsync(fd)
+
+    def sync(path: str) -> None:
+        events.append(("sync", path))
+        real_sync(path)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(feeds.write, "_sync_filesystem", sync)
+    return events
+
+
+def test_a_write_is_one_sync_then_the_renames_then_one_fsync_per_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events = _syscalls(monkeypatch)
+    files = [(f"d{i % 3}/f{i}.html", b"x" * i) for i in range(60)]
+    write_tree(tmp_path / "out", files)
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("sync") == 1 and kinds[0] == "sync"  # every byte durable before any name shows it
+    assert kinds.count("replace") == 120 and ("fsync", "file") not in events
+    # d0, d1, d2 (renamed into), out (d0-d2 made in it) and out's parent (out made in it): once each
+    assert kinds[121:] == ["fsync"] * 5 and kinds.count("fsync") == 5
+    events.clear()
+    assert write_tree(tmp_path / "out", files).written == ()
+    assert events == []  # nothing changed: no sync at all
+
+
+def test_a_sigkill_during_a_build_leaves_only_whole_files(tmp_path: Path) -> None:
+    """Killed at moments across a real `tagfeed build` of a few thousand files, every file in the
+    tree is whole (it parses, its twin decompresses) and the next build finishes the job."""
+    root = tmp_path / "site"
+    (root / "dumps").mkdir(parents=True)
+    for page in range(60):
+        items = "".join(f"  • Story {page}-{n} about topic {page}\n\n    Body of story {page}-{n}, "
+                        f"long enough to be a paragraph of text.\n\n" for n in range(25))
+        (root / "dumps" / f"{page:03}.txt").write_text(f"Contents tagged with Topic {page}\n\n{items}",
+                                                       encoding="utf-8")
+    (root / "tagfeed.toml").write_text('[site]\nbase_url = "https://feeds.example.org/"\n\n'
+                                       '[[sources]]\ntype = "tagpage"\npaths = ["dumps/*.txt"]\n', encoding="utf-8")
+    env = clean_env()
+    for delay in (0.5, 1.5, 2.5, 3.5, 4.5):  # reading, writing temp files, renaming, done
+        process = subprocess.Popen([sys.executable, "-m", "tagfeed", "build"], cwd=root, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.kill()
+        process.wait(timeout=30)
+        _assert_whole(root / "output")
+    done = run_tagfeed("build", cwd=root)
+    assert done.returncode == 0, done.stderr
+    _assert_whole(root / "output")
+    assert not [p for p in (root / "output").rglob("*.tmp")]  # the killed builds' temp files are swept
+    assert (root / "output" / "tags" / "topic-59.atom").is_file()
+
+
+def _assert_whole(output: Path) -> None:
+    if not output.exists():
+        return
+    for path in output.rglob("*"):
+        if not path.is_file() or path.name.endswith(".tmp"):
+            continue
+        data = path.read_bytes()
+        assert data, f"{path} is empty"
+        if path.suffix == ".gz":
+            gzip.decompress(data)  # raises for a cut-off file
+        elif path.suffix in (".atom", ".rss", ".opml"):
+            etree.fromstring(data)
+        elif path.suffix == ".json":
+            json.loads(data)
+        elif path.suffix == ".html":
+            assert data.rstrip().endswith(b"</html>"), f"{path} is cut off"
