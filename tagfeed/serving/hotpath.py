@@ -11,8 +11,10 @@ What is answered here: a complete HTTP/1.0 or 1.1 GET/HEAD without a body, ``Exp
 parse error, when the answerer knows the path. The bytes are the ones waitress's
 ``WSGITask`` writes for the same answer (status line, header names capitalised and sorted,
 Content-Length, Connection, Server, Date; no body for HEAD and 304) and the connection is
-kept or closed as waitress would (HTTP/1.0 without keep-alive, ``Connection: close``, and
-a 304, which waitress sends without a Content-Length, close it). Anything else, or any
+kept or closed as the task path does (HTTP/1.0 without keep-alive and ``Connection: close``
+close it). Both keep an HTTP/1.1 connection open after a 304, which plain waitress closes
+because it finds no Content-Length (``KeepAliveTask``): a poller's conditional GETs then
+share one connection. Anything else, or any
 request while an earlier one of the same connection is still with a worker, takes
 waitress's normal task path, so pipelined answers stay in order. ``tests/test_hotpath.py``
 compares both paths byte for byte over raw sockets.
@@ -32,7 +34,7 @@ from waitress.buffers import OverflowableBuffer
 from waitress.channel import HTTPChannel
 from waitress.proxy_headers import PROXY_HEADERS
 from waitress.server import MultiSocketServer, TcpWSGIServer
-from waitress.task import ThreadedTaskDispatcher
+from waitress.task import ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import build_http_date
 
 log = logging.getLogger("tagfeed.serving.hotpath")
@@ -63,8 +65,38 @@ def create_server(application: Any, answer: Answerer | None, **settings: Any) ->
     return MultiSocketServer(socket_map, adj, listening, dispatcher, servers[-1].log_info)
 
 
+class KeepAliveTask(WSGITask):  # type: ignore[misc]  # waitress is untyped
+    """waitress's task, except that an HTTP/1.1 answer without a body (304, 204) keeps the connection.
+
+    waitress closes after any HTTP/1.1 answer it finds no Content-Length for, so that the end
+    of the body is the end of the connection; an answer that has no body by definition (RFC 9112
+    §6.3) ends with its header, so there is nothing to frame. Closes for any other reason
+    (``Connection: close``, an error later on) are waitress's as before.
+    """
+
+    version: str
+    has_body: bool
+    close_on_finish: bool
+    request: Any
+    _bodiless_keep = False
+
+    def build_response_header(self) -> bytes:
+        self._bodiless_keep = (self.version == "1.1" and not self.has_body and not self.close_on_finish
+                               and self.request.headers.get("CONNECTION", "").lower() != "close")
+        try:
+            return bytes(super().build_response_header())
+        finally:
+            self._bodiless_keep = False
+
+    def set_close_on_finish(self) -> None:
+        if not self._bodiless_keep:  # inside build_response_header: only the no-Content-Length close
+            super().set_close_on_finish()
+
+
 class HotChannel(HTTPChannel):  # type: ignore[misc]  # waitress is untyped
     """An HTTPChannel whose loop thread writes the answers it has instead of queueing a task."""
+
+    task_class = KeepAliveTask
 
     requests: list[Any]  # waitress's own attributes, typed for mypy
     close_when_flushed: bool
@@ -211,7 +243,7 @@ def response_head(version: str, status: str, headers: Headers, connection: str,
     else:
         if not length and has_body:
             return None
-        close = connection == "close" or not length
+        close = connection == "close"  # a bodiless answer keeps the connection too (KeepAliveTask)
     if close:
         lines.append(("Connection", "close"))
     if ident:
