@@ -29,11 +29,10 @@ from tagfeed.poll.aggregate import user_agent
 from tagfeed.config import Config
 from tagfeed.errors import ConfigError, StoreError, TagfeedError
 from tagfeed.poll.leases import db_now, held, register, release
-from tagfeed.store.locks import BUILD_TURN, advisory_lock, settling
+from tagfeed.store.locks import BUILD_TURN, advisory_lock
 from tagfeed.store.postgres import PgStore
 from tagfeed.poll.shared import Poller
 from tagfeed.building.pipeline import build
-from tagfeed.store.provenance import ensure_table
 
 log = logging.getLogger("tagfeed.worker")
 
@@ -80,8 +79,6 @@ class Worker:
         with PgStore(self.config.site.store) as store:
             register(store.conn, sorted(self.poller.feeds))
             release(store.conn, held(store.conn, self.options.owner), self.options.owner)  # a lost session's
-            with settling(store.conn):  # side tables made once, not raced by workers' first settles
-                ensure_table(store)
             log.info("worker %s: %d feeds, lease %ss", self.options.owner, len(self.poller.feeds),
                      self.options.lease)
             while not self.stop.is_set():

@@ -183,8 +183,9 @@ def test_a_second_build_keeps_first_seen_and_moves_last_seen(project: Path) -> N
 
 def test_a_store_from_before_provenance_gets_the_table_and_still_explains(project: Path) -> None:
     toml = _configure(project)
-    with Store.open(load_config(toml, environ={}).site.state_dir) as store, store.db:
+    with Store.open(load_config(toml, environ={}).site.state_dir) as store, store.db:  # a version-1 file
         store.db.execute("DROP TABLE provenance")
+        store.db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     facts = json.loads(_explain(project, TITLE, "--json"))
     assert [s["first_seen"] for s in facts["sources"]] == [None] and facts["first_seen"] is None
     assert facts["tags"][0]["from"] == [facts["content_rule"]["source"]]

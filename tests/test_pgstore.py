@@ -17,7 +17,7 @@ from helpers import BUILD_TIME, free_port, run_tagfeed
 from sources.model import Article, make_tag
 from tagfeed.config import load_config
 from tagfeed.errors import ConfigError, StoreError
-from tagfeed.store.postgres import SCHEMA_VERSION, PgStore, SqliteDialect
+from tagfeed.store.postgres import SCHEMA_VERSION, PgStore
 from tagfeed.building.pipeline import build
 from tagfeed.store.sqlite import SourceState, Store
 
@@ -83,23 +83,45 @@ def test_unreachable_server_is_a_store_error_without_the_password() -> None:
     assert "s3cret" not in str(caught.value) and f"127.0.0.1:{port}" in str(caught.value)
 
 
-def test_sqlite_dialect_runs_the_side_tables_sql(pg_url: str) -> None:
-    with PgStore(pg_url) as store:
-        db = store.db
-        assert isinstance(db, SqliteDialect)
-        db.executescript("CREATE TABLE IF NOT EXISTS side (a TEXT, b INTEGER, c TEXT, PRIMARY KEY (a, b));"
-                         "CREATE TABLE IF NOT EXISTS keyless (a TEXT);")
-        with db:
-            db.executemany("INSERT OR REPLACE INTO side VALUES (?, ?, ?)", [("x", 1, "one"), ("y", 2, "50%")])
-            db.execute("INSERT OR REPLACE INTO side (a, b, c) VALUES (?, ?, ?)", ("x", 1, "uno"))
-        assert db.execute("SELECT a, b, c FROM side WHERE c LIKE '%o' OR b=? ORDER BY a", (2,)).fetchall() == [
-            ("x", 1, "uno"), ("y", 2, "50%")]
-        with pytest.raises(RuntimeError), db:
-            db.execute("INSERT INTO side VALUES (?, ?, ?)", ("z", 3, "rolled back"))
-            raise RuntimeError
-        assert db.execute("SELECT count(*) FROM side").fetchone() == (2,)
-        with pytest.raises(StoreError, match="keyless"):
-            db.execute("INSERT OR REPLACE INTO keyless VALUES (?)", ("a",))
+def _exercise_side_tables(store: Store) -> tuple[object, ...]:
+    """The side tables' statements (tagfeed/store/tables.py) on any store: upserts replace, deletes
+    delete, chunked updates count their rows; what they give must not depend on the backend."""
+    when, later = T0.isoformat(), (T0 + timedelta(hours=1)).isoformat()
+    ids = [f"urn:uuid:{n:032d}" for n in range(1200)]  # more than one IN (...) chunk
+    store.put_provenance([(i, "seeds/a.txt", "[]", 0, n, when, when) for n, i in enumerate(ids)], [])
+    store.put_provenance([(ids[0], "seeds/a.txt", '[["x", "X"]]', 1, 9, when, later)],
+                         [(later, ids[1], "seeds/a.txt")])
+    short = store.touch_provenance(later, {"seeds/a.txt": tuple(ids[2:]), "seeds/b.txt": (ids[0],)})
+    store.put_settled([("seeds/a.txt", "k1", "[]"), ("seeds/b.txt", "k2", "[]")], [])
+    store.put_settled([("seeds/a.txt", "k3", '["x"]')], ["seeds/b.txt"])
+    store.add_archive_rows([("putin", 1, 0, ids[0]), ("putin", 1, 1, ids[1]), ("kremlin", 1, 0, ids[0])])
+    store.put_output_groups([("a.atom", "f1", "s1"), ("b.atom", "f2", "s2")])
+    store.put_output_groups([("a.atom", "f3", "s3")])
+    store.put_incidents([("i1", "s", "timeout", "timed out", when, None)])
+    store.put_incidents([("i1", "s", "timeout", "timed out", when, later), ("i2", "t", "http-503", "m", when, None)])
+    store.put_published("t1", [("a", "d1"), ("b", "d2")])
+    store.put_published("t1", [("a", "d3")])
+    store.put_published("t2", [("a", "d4")])
+    return (sorted(store.provenance_rows(ids[:3])), len(store.provenance_rows(ids)), short,
+            store.provenance_articles(["seeds/a.txt", "seeds/b.txt"]), sorted(store.settled_rows()),
+            store.archive_rows(), store.archive_pages_of(ids[0]), store.output_groups(),
+            sorted(store.incident_rows()), store.published_hashes("t1"), store.published_hashes("t2"))
+
+
+def test_side_tables_answer_alike_on_both_backends(pg_url: str, tmp_path: Path) -> None:
+    with Store.open(tmp_path) as sqlite_store, PgStore(pg_url) as pg_store:
+        answers = _exercise_side_tables(sqlite_store)
+        assert _exercise_side_tables(pg_store) == answers
+    when, later = T0.isoformat(), (T0 + timedelta(hours=1)).isoformat()
+    assert answers[0] == [("urn:uuid:" + "0" * 32, "seeds/a.txt", '[["x", "X"]]', 1, 9, when, later),
+                          ("urn:uuid:" + "0" * 31 + "1", "seeds/a.txt", "[]", 0, 1, when, later),
+                          ("urn:uuid:" + "0" * 31 + "2", "seeds/a.txt", "[]", 0, 2, when, later)]
+    assert answers[1:5] == (1200, ["seeds/b.txt"], 1200, [("seeds/a.txt", "k3", '["x"]')])
+    assert answers[5:] == ([("kremlin", 1, "urn:uuid:" + "0" * 32), ("putin", 1, "urn:uuid:" + "0" * 32),
+                            ("putin", 1, "urn:uuid:" + "0" * 31 + "1")], [("kremlin", 1), ("putin", 1)],
+                           ({"a.atom": "f3", "b.atom": "f2"}, {"a.atom": "s3", "b.atom": "s2"}),
+                           [("i1", "s", "timeout", "timed out", when, later), ("i2", "t", "http-503", "m", when, None)],
+                           {"a": "d3", "b": "d2"}, {"a": "d4"})
 
 
 def test_build_on_postgresql_writes_the_same_tree_as_on_sqlite(project: Path, pg_url: str) -> None:
@@ -131,7 +153,7 @@ def test_store_key_is_checked_and_read_from_the_environment(tmp_path: Path) -> N
 
 
 def test_explain_reads_provenance_from_postgresql_as_from_sqlite(project: Path, pg_url: str) -> None:
-    """The provenance side table through PgStore.db: same rows, same `tagfeed explain --json`."""
+    """The provenance side table on PostgreSQL: same rows, same `tagfeed explain --json`."""
     title = "Kremlin names a new Urals envoy after the reshuffle"
     for name, tag, last in (("100_a.txt", "Putin", "He was named on \u2026"),
                             ("101_b.txt", "Kremlin", "He was named on Monday, the Kremlin said.")):

@@ -156,8 +156,9 @@ def test_a_store_from_before_markers_reads_everything_once_then_goes_quiet(tmp_p
     site = Site(tmp_path, full=False)
     site.build(0)
     before = site.published()
-    with sqlite3.connect(tmp_path / "state" / "tagfeed.sqlite3") as db:
+    with sqlite3.connect(tmp_path / "state" / "tagfeed.sqlite3") as db:  # a version-1 file, before markers
         db.execute("DROP TABLE settled_dumps")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     assert not site.build(1).written
     with sqlite3.connect(tmp_path / "state" / "tagfeed.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM settled_dumps").fetchone()[0] == len(PAGES)

@@ -22,18 +22,6 @@ from feeds.site import group_by_tag
 from sources.model import Article
 from tagfeed.store.sqlite import Store
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS archive_pages (
-    tag TEXT NOT NULL,
-    page INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    article_id TEXT NOT NULL,
-    PRIMARY KEY (tag, page, position),
-    UNIQUE (tag, article_id)
-);
-"""
-
-
 def cut_pages(newest_first: Sequence[str], archived: frozenset[str], max_items: int,
               page_size: int) -> list[tuple[str, ...]]:
     """New full pages (oldest first, each oldest entry first) for one tag's ids."""
@@ -44,9 +32,8 @@ def cut_pages(newest_first: Sequence[str], archived: frozenset[str], max_items: 
 
 
 def _stored_pages(store: Store) -> dict[str, list[tuple[str, ...]]]:
-    rows = store.db.execute("SELECT tag, page, article_id FROM archive_pages ORDER BY tag, page, position")
     pages: dict[str, dict[int, list[str]]] = {}
-    for tag, page, article_id in rows:
+    for tag, page, article_id in store.archive_rows():
         pages.setdefault(tag, {}).setdefault(page, []).append(article_id)
     return {tag: [tuple(by_page[n]) for n in sorted(by_page)] for tag, by_page in pages.items()}
 
@@ -54,7 +41,6 @@ def _stored_pages(store: Store) -> dict[str, list[tuple[str, ...]]]:
 def plan_archives(store: Store, articles: Sequence[Article], max_items: int,
                   page_size: int) -> dict[str, TagArchive]:
     """Every tag's archive pages, cutting (and storing) the new ones this build makes full."""
-    store.db.executescript(_SCHEMA)
     stored = _stored_pages(store)
     new_rows: list[tuple[str, int, int, str]] = []
     plans: dict[str, TagArchive] = {}
@@ -68,13 +54,10 @@ def plan_archives(store: Store, articles: Sequence[Article], max_items: int,
         if pages or len(group.articles) > max_items:  # with waiting articles, even before the first page
             plans[slug] = TagArchive(tuple(pages))
     if new_rows:
-        with store.db:
-            store.db.executemany("INSERT INTO archive_pages VALUES (?, ?, ?, ?)", new_rows)
+        store.add_archive_rows(new_rows)
     return plans
 
 
 def archive_of(store: Store, article_id: str) -> list[tuple[str, int]]:
     """(tag slug, page) of every archive page holding the article, for ``explain``."""
-    store.db.executescript(_SCHEMA)
-    rows = store.db.execute("SELECT tag, page FROM archive_pages WHERE article_id=? ORDER BY tag", (article_id,))
-    return [(tag, int(page)) for tag, page in rows]
+    return store.archive_pages_of(article_id)

@@ -26,16 +26,6 @@ if TYPE_CHECKING:
     pass
 
 WARNING = "warning"  # a source state: it works, but gives far fewer articles than it used to
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS incidents (
-    id TEXT PRIMARY KEY,
-    source TEXT NOT NULL,
-    error_class TEXT NOT NULL,
-    message TEXT NOT NULL,
-    opened TEXT NOT NULL,
-    resolved TEXT
-);
-"""
 
 
 def yield_warning(old: SourceState | None, name: str, count: int) -> str | None:
@@ -85,8 +75,7 @@ def next_incidents(open_: dict[str, Incident], state: SourceState,
 
 
 def _load(store: Store) -> list[Incident]:
-    store.db.executescript(_SCHEMA)
-    rows = store.db.execute("SELECT id, source, error_class, message, opened, resolved FROM incidents")
+    rows = store.incident_rows()
     return [Incident(id=r[0], source=r[1], error_class=r[2], message=r[3], opened=datetime.fromisoformat(r[4]),
                      resolved=datetime.fromisoformat(r[5]) if r[5] else None) for r in rows]
 
@@ -110,10 +99,8 @@ def update_incidents(store: Store, now: datetime, configured: set[str] | None = 
             earlier = incidents.get(opened.id)  # the same failure again on the same day: reopen it
             changed.append(dataclasses.replace(earlier, resolved=None) if earlier else opened)
     if changed:
-        with store.db:
-            store.db.executemany("INSERT OR REPLACE INTO incidents VALUES (?, ?, ?, ?, ?, ?)", [
-                (i.id, i.source, i.error_class, i.message, i.opened.isoformat(),
-                 i.resolved.isoformat() if i.resolved else None) for i in changed])
+        store.put_incidents([(i.id, i.source, i.error_class, i.message, i.opened.isoformat(),
+                              i.resolved.isoformat() if i.resolved else None) for i in changed])
         incidents.update({i.id: i for i in changed})
     return list(incidents.values())
 

@@ -24,15 +24,6 @@ from collections.abc import Callable, Sequence
 from feeds.write import has_twin
 from tagfeed.store.sqlite import Store
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS output_groups (
-    path TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    files TEXT NOT NULL
-);
-"""
-
-
 class OutputIndex:
     """The ``Fresh`` callback for ``render_site``, and the record of what it let through.
 
@@ -43,13 +34,9 @@ class OutputIndex:
     def __init__(self, store: Store, state: Callable[[Sequence[str]], str | None]) -> None:
         self.store = store
         self.state = state
-        with store.db:
-            store.db.executescript(_SCHEMA)
         # Two dicts of strings, not one of (fingerprint, files) tuples: 26,000 tuples that live
         # through the build cost more to make, and to every garbage collection after.
-        db = store.db
-        self._prints: dict[str, str] = dict(db.execute("SELECT path, fingerprint FROM output_groups"))
-        self._states: dict[str, str] = dict(db.execute("SELECT path, files FROM output_groups"))
+        self._prints, self._states = store.output_groups()
         self._pending: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.skipped_files = 0
 
@@ -72,8 +59,7 @@ class OutputIndex:
             if signature is not None:
                 rows.append((key, fingerprint, signature))
         rows.sort()  # in key order (path): B-tree appends (see store._first)
-        with self.store.db:
-            self.store.db.executemany("INSERT OR REPLACE INTO output_groups VALUES (?, ?, ?)", rows)
+        self.store.put_output_groups(rows)
         self._pending.clear()
 
 

@@ -20,14 +20,6 @@ from tagfeed.serving.httpcache import content_type_for
 from tagfeed.store.sqlite import Store
 
 ARCHIVE_MAX_AGE: Final = 7 * 86400  # RFC 5005 archive pages never change: the same as server.py sends
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS published (
-    target TEXT NOT NULL,
-    path TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    PRIMARY KEY (target, path)
-);
-"""
 
 
 def open_publisher(site: SiteConfig, store: Store) -> Publisher:
@@ -58,16 +50,9 @@ def cache_control_for(path: str, max_age: int) -> str:
 
 
 def published_hashes(store: Store, target: str) -> dict[str, str]:
-    with store.db:
-        store.db.executescript(_SCHEMA)
-    rows = store.db.execute("SELECT path, sha256 FROM published WHERE target=?", (target,))
-    return {path: digest for path, digest in rows}
+    return store.published_hashes(target)
 
 
 def record_published(store: Store, target: str, done: Sequence[tuple[str, str]]) -> None:
     """Keep the hashes of objects that are now in the bucket (called after each upload phase)."""
-    with store.db:
-        store.db.executemany(
-            "INSERT INTO published (target, path, sha256) VALUES (?, ?, ?) "
-            "ON CONFLICT (target, path) DO UPDATE SET sha256 = excluded.sha256",
-            [(target, path, digest) for path, digest in done])
+    store.put_published(target, done)

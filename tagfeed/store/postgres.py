@@ -7,70 +7,32 @@ statements, the SQLite side stays on the standard library, and a second
 abstraction would hide ``FOR UPDATE SKIP LOCKED`` and advisory locks, which
 the several-workers step needs verbatim.
 
-The schema is tagfeed's own, versioned in ``tagfeed_schema`` and migrated
-on open under an advisory lock (so workers starting together migrate once);
-a database newer than this tagfeed is refused. ``db`` is a transitional
-sqlite3-shaped facade for the modules that keep side tables with their own
-SQL (archive pages, output groups, incidents, published hashes): it runs
-their SQLite dialect (``?`` marks, ``INSERT OR REPLACE``) on PostgreSQL.
+The schema is tagfeed's own (``schema.POSTGRES_MIGRATIONS``), versioned in
+``tagfeed_schema`` and migrated on open under an advisory lock (so workers
+starting together migrate once); a database newer than this tagfeed is
+refused. The side tables' statements are ``tables.Tables``', shared with
+SQLite; this class gives them psycopg's primitives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any, Final, cast
 
 from sources.model import Article
 from tagfeed.config import SiteConfig
 from tagfeed.errors import StoreError
-from tagfeed.store.sqlite import SourceState, Store, article_from_json, article_to_json, content_hash, decode_rows
+from tagfeed.store.records import SourceState, article_from_json, article_to_json, content_hash, decode_rows
+from tagfeed.store.schema import POSTGRES_MIGRATIONS
+from tagfeed.store.sqlite import Store
 
 _MIGRATION_LOCK: Final = 0x7461_6766  # "tagf": pg_advisory_xact_lock key for schema upgrades
 _DATES: Final = ("last_ok", "last_attempt", "next_fetch", "retry_after")
-# Each entry upgrades the schema by one version; never edit one that has shipped, append.
-MIGRATIONS: Final[tuple[str, ...]] = (
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE articles (
-        id TEXT PRIMARY KEY,
-        data TEXT NOT NULL,
-        content_hash TEXT NOT NULL,
-        published TIMESTAMPTZ NOT NULL,
-        updated TIMESTAMPTZ NOT NULL
-    );
-    CREATE INDEX articles_newest ON articles (published DESC, id);
-    CREATE TABLE sources (
-        name TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        state TEXT NOT NULL,
-        last_error TEXT,
-        last_ok TIMESTAMPTZ,
-        last_attempt TIMESTAMPTZ,
-        next_fetch TIMESTAMPTZ,
-        error_count INTEGER NOT NULL DEFAULT 0,
-        article_count INTEGER NOT NULL DEFAULT 0,
-        url TEXT,
-        etag TEXT,
-        last_modified TEXT,
-        retry_after TIMESTAMPTZ
-    );
-    """,
-    "ALTER TABLE sources ADD COLUMN ttl INTEGER;",  # SourceState.ttl: a feed's RSS <ttl>, minutes
-    # tagfeed work: which worker polls a feed now (tagfeed/poll/leases.py), and the link dedup of its articles
-    """
-    CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT, expires TIMESTAMPTZ);
-    CREATE INDEX articles_link ON articles (((data::jsonb) ->> 'link'));
-    """,
-    # politeness per upstream host across workers (tagfeed/poll/hostturns.py): when the last request ended
-    "CREATE TABLE host_turns (host TEXT PRIMARY KEY, last_end TIMESTAMPTZ NOT NULL);",
-    # SourceState.failure: its kind and HTTP status beside the message (tagfeed.errors.Failure)
-    "ALTER TABLE sources ADD COLUMN error_kind TEXT; ALTER TABLE sources ADD COLUMN error_status INTEGER;",
-)
+MIGRATIONS: Final = POSTGRES_MIGRATIONS
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 
@@ -108,6 +70,8 @@ def upgrade(conn: Any, url: str = "") -> int:
 class PgStore(Store):
     """``Store`` on PostgreSQL; see the module docstring."""
 
+    MARK = "%s"
+
     def __init__(self, url: str) -> None:  # not super().__init__: that opens SQLite
         self.url = url
         self.conn = _connect(url)
@@ -116,7 +80,6 @@ class PgStore(Store):
         except Exception:
             self.conn.close()
             raise
-        self.db = cast(sqlite3.Connection, SqliteDialect(self.conn))
 
     def close(self) -> None:
         self.conn.close()
@@ -124,18 +87,30 @@ class PgStore(Store):
     def __enter__(self) -> PgStore:
         return self
 
+    # -- the primitives of ``Tables`` -------------------------------------
+    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+        return cast(contextlib.AbstractContextManager[Any], self.conn.transaction())
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return cast(list[Any], self.conn.execute(sql, tuple(params)).fetchall())
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return int(self.conn.execute(sql, tuple(params)).rowcount)
+
+    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(sql, rows)
+
+    def _keyed(self, table: str, key: str, columns: str, keys: Iterable[str]) -> list[Any]:
+        wanted = list(keys)
+        if not wanted:
+            return []
+        return self._fetch(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s)", (wanted,))
+
     # -- articles ---------------------------------------------------------
     def get_article(self, article_id: str) -> tuple[Article, str] | None:
         row = self.conn.execute("SELECT data, content_hash FROM articles WHERE id=%s", (article_id,)).fetchone()
         return (article_from_json(row[0]), row[1]) if row else None
-
-    def article_rows(self, article_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-        wanted = list(article_ids)
-        if not wanted:
-            return {}
-        rows = self.conn.execute("SELECT id, data, content_hash FROM articles WHERE id = ANY(%s)",
-                                 (wanted,)).fetchall()
-        return {i: (data, digest) for i, data, digest in rows}
 
     def put_articles(self, articles: Iterable[Article]) -> None:
         rows = [(a.id, article_to_json(a), content_hash(a), a.published, a.updated) for a in articles]
@@ -202,69 +177,6 @@ def _state(description: Sequence[Any], row: Sequence[Any]) -> SourceState:
         if data[key] is not None:
             data[key] = cast(datetime, data[key]).astimezone(timezone.utc)
     return SourceState(**data)
-
-
-_MARK = re.compile(r"\?")
-_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*(\([^)]*\))?\s*VALUES", re.I)
-
-
-class SqliteDialect:
-    """The part of ``sqlite3.Connection`` the side-table modules use, on a psycopg connection.
-
-    ``with db:`` is a transaction; ``?`` becomes ``%s``; ``INSERT OR REPLACE``
-    becomes ``INSERT ... ON CONFLICT (primary key) DO UPDATE`` of the other columns.
-    """
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        self._transactions: list[Any] = []
-        self._keys: dict[str, tuple[list[str], list[str]]] = {}
-
-    def __enter__(self) -> SqliteDialect:
-        transaction = self.conn.transaction()
-        transaction.__enter__()
-        self._transactions.append(transaction)
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self._transactions.pop().__exit__(kind, error, trace)
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(self._translate(sql), tuple(params))  # (), not None: '%%' is unescaped
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
-        cur = self.conn.cursor()
-        cur.executemany(self._translate(sql), [tuple(r) for r in rows])
-        return cur
-
-    def executescript(self, script: str) -> None:
-        self.conn.execute(script)
-
-    def _translate(self, sql: str) -> str:
-        sql = _MARK.sub("%s", sql.replace("%", "%%"))
-        match = _REPLACE.match(sql)
-        if not match:
-            return sql
-        table = match.group(1)
-        keys, others = self._columns(table)
-        updates = ", ".join(f"{c}=EXCLUDED.{c}" for c in others) if others else None
-        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-        return (f"INSERT INTO {table} {match.group(2) or ''} VALUES{sql[match.end():]} "
-                f"ON CONFLICT ({', '.join(keys)}) {action}")
-
-    def _columns(self, table: str) -> tuple[list[str], list[str]]:
-        """The table's primary-key columns and its other columns, from the catalog."""
-        if table not in self._keys:
-            rows = self.conn.execute(
-                "SELECT a.attname, coalesce(a.attnum = ANY(i.indkey), false) FROM pg_attribute a "
-                "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
-                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                (table,)).fetchall()
-            if not any(is_key for _, is_key in rows):
-                raise StoreError(f"INSERT OR REPLACE into {table}, which has no primary key")
-            self._keys[table] = ([c for c, k in rows if k], [c for c, k in rows if not k])
-        return self._keys[table]
 
 
 def open_store(site: SiteConfig) -> Store:

@@ -6,10 +6,9 @@ one batch after ``settle``. One row per (article, source): the tags that
 source has given it (united over time, as the article's own tags are), how
 full its latest text was, and the first and last build that saw it there.
 
-The table lives in the store's database beside the others and is created when
-first used, so older store files gain it on their next build or ``explain``.
-It is written in the SQLite dialect that ``PgStore.db`` also runs. Nothing
-here decides what is published: the article rows in the store do that.
+The table lives in the store beside the others (its DDL and SQL in
+``schema`` and ``tables``). Nothing here decides what is published: the
+article rows in the store do that.
 """
 
 from __future__ import annotations
@@ -21,20 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sources.model import Article, Tag
-from tagfeed.store.sqlite import CHUNK, Store, rows_by_key
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS provenance (
-    article_id TEXT NOT NULL,
-    source TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    truncated INTEGER NOT NULL,
-    chars INTEGER NOT NULL,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    PRIMARY KEY (article_id, source)
-);
-"""
+from tagfeed.store.sqlite import Store
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +63,6 @@ class Sightings:
 
     def write(self, store: Store, now: datetime) -> None:
         """Store this build's sightings in one transaction, keeping each pair's first_seen and earlier tags."""
-        ensure_table(store)
         if not self.seen:
             return
         known = _read_raw(store, {i for i, _ in self.seen})
@@ -107,30 +92,14 @@ class Sightings:
             rows.append((seen.article_id, seen.source, tags_text, int(seen.truncated), seen.chars, first, when))
         rows.sort(key=_pair)  # in primary-key order (see store._first)
         seen_again.sort(key=_pair_of_update)
-        with store.db:
-            store.db.executemany("INSERT OR REPLACE INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            store.db.executemany("UPDATE provenance SET last_seen = ? WHERE article_id = ? AND source = ?",
-                                 seen_again)
+        store.put_provenance(rows, seen_again)
 
 
 def seen_again(store: Store, now: datetime, ids_by_source: dict[str, tuple[str, ...]]) -> list[str]:
     """Move ``last_seen`` of the pairs of sources read unchanged and not parsed this build
     (``tagfeed.store.settled``), whose rows were written when each was settled. Returns the sources
     some of whose rows are missing (a store whose table was lost): their sightings need writing."""
-    ensure_table(store)
-    when = _iso(now)
-    short = []
-    with store.db:
-        for source, ids in ids_by_source.items():
-            wanted = sorted(set(ids))
-            updated = 0
-            for start in range(0, len(wanted), CHUNK):
-                chunk = wanted[start:start + CHUNK]
-                updated += store.db.execute(f"UPDATE provenance SET last_seen = ? WHERE source = ? AND article_id IN "
-                                            f"({', '.join('?' * len(chunk))})", (when, source, *chunk)).rowcount
-            if updated < len(wanted):
-                short.append(source)
-    return short
+    return store.touch_provenance(_iso(now), ids_by_source)
 
 
 def _pair(row: tuple[Any, ...]) -> tuple[Any, Any]:
@@ -141,42 +110,26 @@ def _pair_of_update(row: tuple[Any, ...]) -> tuple[Any, Any]:
     return row[1], row[2]
 
 
-def ensure_table(store: Store) -> None:
-    store.db.executescript(_SCHEMA)
-
-
 def sightings_for(store: Store, article_id: str) -> list[Sighting]:
     """Every source's part in the article, first seen first (then by name)."""
-    ensure_table(store)
     return sorted(_read(store, {article_id}),
                   key=lambda s: (s.first_seen or datetime.min.replace(tzinfo=timezone.utc), s.source))
 
 
 def contributed(store: Store, names: Sequence[str]) -> int:
     """How many articles the source (by any of its names) has contributed to, its text kept or not."""
-    ensure_table(store)
-    marks = ", ".join("?" for _ in names)
-    row = store.db.execute(f"SELECT count(DISTINCT article_id) FROM provenance WHERE source IN ({marks})",
-                           tuple(names)).fetchone()
-    return int(row[0])
-
-
-def _rows(store: Store, columns: str, ids: Iterable[str]) -> list[tuple[Any, ...]]:
-    """``columns`` of every provenance row of these articles."""
-    return rows_by_key(store.db, "provenance", "article_id", columns, ids)
+    return store.provenance_articles(names)
 
 
 def _read(store: Store, ids: Iterable[str]) -> list[Sighting]:
     return [Sighting(article_id=a, source=s, tags=_tags_of(t), truncated=bool(cut), chars=int(n),
                      first_seen=datetime.fromisoformat(f), last_seen=datetime.fromisoformat(last))
-            for a, s, t, cut, n, f, last in _rows(
-                store, "article_id, source, tags, truncated, chars, first_seen, last_seen", ids)]
+            for a, s, t, cut, n, f, last in store.provenance_rows(ids)]
 
 
 def _read_raw(store: Store, ids: Iterable[str]) -> dict[tuple[str, str], tuple[str, int, int, str]]:
     """The stored (tags, truncated, chars, first_seen) of each (article, source) pair, undecoded."""
-    return {(a, s): (t, cut, n, f)
-            for a, s, t, cut, n, f in _rows(store, "article_id, source, tags, truncated, chars, first_seen", ids)}
+    return {(a, s): (t, cut, n, f) for a, s, t, cut, n, f, _ in store.provenance_rows(ids)}
 
 
 def _tags_of(text: str) -> tuple[Tag, ...]:

@@ -13,7 +13,6 @@ gave, in page order. A marker is written only after the build has stored that
 dump's articles and sightings, so "marker matches" always means "in the store".
 The source list's order is kept too: merging depends on the order sources are
 read in, so a build whose list differs from the last one reads everything.
-Written in the SQLite dialect that ``PgStore.db`` also runs.
 """
 
 from __future__ import annotations
@@ -31,13 +30,6 @@ import sources.text
 from tagfeed import __version__
 from tagfeed.store.sqlite import Store
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS settled_dumps (
-    source TEXT PRIMARY KEY,
-    key TEXT NOT NULL,
-    ids TEXT NOT NULL
-);
-"""
 _ORDER_KEY = "settled_source_order"
 
 
@@ -68,9 +60,7 @@ def order_key(names: Sequence[str]) -> str:
 
 def load(store: Store) -> dict[str, Marker]:
     """Every dump's marker, by source name."""
-    store.db.executescript(_SCHEMA)
-    return {source: Marker(key, tuple(json.loads(ids))) for source, key, ids in
-            store.db.execute("SELECT source, key, ids FROM settled_dumps")}
+    return {source: Marker(key, tuple(json.loads(ids))) for source, key, ids in store.settled_rows()}
 
 
 def same_order(store: Store, names: Sequence[str]) -> bool:
@@ -84,9 +74,5 @@ def save(store: Store, names: Sequence[str], markers: Iterable[tuple[str, Marker
     and the sources it read; the markers in ``old`` of sources it did not read are dropped."""
     rows = [(source, m.key, json.dumps(m.ids, ensure_ascii=False)) for source, m in markers]
     read = set(names)
-    store.db.executescript(_SCHEMA)
-    with store.db:
-        store.db.executemany("DELETE FROM settled_dumps WHERE source = ?",
-                             [(source,) for source in old if source not in read])
-        store.db.executemany("INSERT OR REPLACE INTO settled_dumps VALUES (?, ?, ?)", rows)
+    store.put_settled(rows, [source for source in old if source not in read])
     store.set_meta(_ORDER_KEY, order_key(names))
