@@ -1,7 +1,7 @@
 """``tagfeed work``: one of several processes sharing polling and building through PostgreSQL.
 
 Each worker runs the same config against the same ``postgresql://`` store. In
-a loop it claims due external feeds under row leases (``tagfeed.poll.leases``),
+a loop it claims due external feeds under row leases (``tagfeed.store.leases``),
 polls them, and stores each poll's articles together with the source's new
 state in one transaction (``settle_polled``): a worker killed mid-poll leaves
 neither behind, so the feed is still due, its lease expires and another
@@ -28,7 +28,7 @@ from types import FrameType
 from tagfeed.poll.aggregate import user_agent
 from tagfeed.config import Config
 from tagfeed.errors import ConfigError, StoreError, TagfeedError
-from tagfeed.poll.leases import db_now, held, register, release
+from tagfeed.store.leases import db_now, held, register, release
 from tagfeed.store.locks import BUILD_TURN, advisory_lock
 from tagfeed.store.postgres import PgStore
 from tagfeed.poll.shared import Poller

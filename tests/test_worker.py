@@ -28,7 +28,7 @@ import pytest
 from helpers import clean_env, run_tagfeed, stop_process, wait_until
 
 from tagfeed.config import load_config
-from tagfeed.poll.leases import claim, db_now, held, register, release, renew
+from tagfeed.store.leases import claim, db_now, held, register, release, renew
 from tagfeed.store.locks import BUILD_LOCK, advisory_lock
 from tagfeed.store.postgres import PgStore
 from tagfeed.building.pipeline import build

@@ -16,11 +16,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import Any
 
 from sources.hostgate import HOSTS, HostGate, host_of
+from tagfeed.store.hostturns import host_turn
 
-HOST_LOCKS: Final = 0x7461_6768  # "tagh": the advisory-lock namespace of upstream hosts
 
 
 class SharedHostGate:
@@ -32,16 +32,7 @@ class SharedHostGate:
     @contextlib.contextmanager
     def turn(self, url: str, gap: float) -> Iterator[None]:
         host = host_of(url)
-        with self.local.turn(url, 0):
-            self.conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (HOST_LOCKS, host))
-            try:
-                row = self.conn.execute(
-                    "SELECT extract(epoch FROM last_end + %s * interval '1 second' - statement_timestamp()) "
-                    "FROM host_turns WHERE host = %s", (gap, host)).fetchone()
-                if row is not None and row[0] is not None and float(row[0]) > 0:
-                    self.sleep(float(row[0]))
-                yield
-            finally:
-                self.conn.execute("INSERT INTO host_turns (host, last_end) VALUES (%s, statement_timestamp()) "
-                                  "ON CONFLICT (host) DO UPDATE SET last_end = EXCLUDED.last_end", (host,))
-                self.conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (HOST_LOCKS, host))
+        with self.local.turn(url, 0), host_turn(self.conn, host) as wait:
+            if (left := wait(gap)) > 0:
+                self.sleep(left)
+            yield

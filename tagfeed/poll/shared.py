@@ -1,6 +1,6 @@
 """Polling under leases on a store shared by workers: what ``tagfeed work`` and a build on it share.
 
-A feed is claimed (``tagfeed.poll.leases``), renewed just before its fetch,
+A feed is claimed (``tagfeed.store.leases``), renewed just before its fetch,
 polled with requests to its host taking turns across every process
 (``tagfeed.poll.hostturns``), and its articles are stored together with the
 source's new state in one transaction (``settle_polled``): a process killed
@@ -25,7 +25,7 @@ from sources.model import Article, merge
 from tagfeed.config import Config, FeedSource
 from tagfeed.poll.aggregate import Aggregator
 from tagfeed.poll.hostturns import SharedHostGate
-from tagfeed.poll.leases import claim, register, release, renew
+from tagfeed.store.leases import claim, register, release, renew
 from tagfeed.store.locks import settling
 from tagfeed.store.postgres import PgStore
 from tagfeed.store.provenance import Sightings

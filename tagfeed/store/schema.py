@@ -144,7 +144,7 @@ POSTGRES_MIGRATIONS: Final[tuple[str, ...]] = (
     );
     """,
     "ALTER TABLE sources ADD COLUMN ttl INTEGER;",  # SourceState.ttl: a feed's RSS <ttl>, minutes
-    # tagfeed work: which worker polls a feed now (tagfeed/poll/leases.py), and the link dedup of its articles
+    # tagfeed work: which worker polls a feed now (tagfeed/store/leases.py), and the link dedup of its articles
     """
     CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT, expires TIMESTAMPTZ);
     CREATE INDEX articles_link ON articles (((data::jsonb) ->> 'link'));
