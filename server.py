@@ -24,6 +24,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
 
+from feeds.archive import max_age_for
 from tagfeed.config import Config, FeedSource
 from tagfeed.serving.httpcache import accepts_gzip, clf_line, conditional, gzip_etag
 from tagfeed.serving.healthz import BuildTracker, read_health
@@ -40,7 +41,6 @@ ALLOW = ", ".join(METHODS)
 # DESIGN.md's URL for the OPML file; the tree holds it as feeds.opml (see README, "Design notes").
 ALIASES = {"opml.xml": "feeds.opml"}
 # RFC 5005 archive pages never change their entries (the newest gains one next-archive link, once).
-ARCHIVE_MAX_AGE = 7 * 86400
 
 
 def _file_response(entry: Entry, max_age: int) -> Response:
@@ -194,8 +194,7 @@ def create_app(config: Config) -> Flask:
         entry = cache.get(path) if path else None
         if entry is None:
             return None
-        archived = "/archive/" in url_path
-        return entry, (max(ARCHIVE_MAX_AGE, config.site.cache_max_age) if archived else config.site.cache_max_age)
+        return entry, max_age_for(url_path, lambda: entry.body, config.site.cache_max_age)
 
     def send(url_path: str) -> Response:
         found = lookup(url_path)

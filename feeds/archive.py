@@ -11,7 +11,8 @@ neighbours (the newest page's ``next-archive`` is the current feed). Which artic
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,9 +24,24 @@ from tagfeed.errors import RenderError
 from feeds.urls import MEDIA_TYPES
 from sources.model import Article
 
+ARCHIVE_MAX_AGE: Final = 7 * 86400  # seconds a full archive page may be cached: it never changes again
+# the newest page's next-archive is the current feed; a full page's is the next archive page
+_NEXT_IS_ARCHIVE = re.compile(rb'<link href="[^"]*/archive/[0-9]+\.atom" rel="next-archive"')
 FH_NS: Final = "http://purl.org/syndication/history/1.0"
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 _A = "{%s}" % ATOM_NS
+
+
+def max_age_for(path: str, body: Callable[[], bytes], max_age: int) -> int:
+    """The max-age to send for ``path`` (``body`` gives its bytes, uncompressed, when needed).
+
+    A full archive page never changes again: a week, or ``max_age`` if longer. The newest
+    page changes once more, when the next page is cut (its next-archive link moves from the
+    current feed to that page), so until then it gets the current feed's ``max_age``.
+    """
+    if "/archive/" not in path or not _NEXT_IS_ARCHIVE.search(body(), 0, 8192):  # feed-level links come first
+        return max_age
+    return max(ARCHIVE_MAX_AGE, max_age)
 
 
 @dataclass(frozen=True, slots=True)

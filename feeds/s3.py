@@ -14,6 +14,8 @@ This module deletes nothing, like ``feeds.write``.
 
 from __future__ import annotations
 
+import gzip
+
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -44,7 +46,7 @@ class S3Publisher:
     known: dict[str, str]  # path -> sha256 of what is in the bucket, kept up to date as objects land
     record: Record
     content_type: Callable[[str], str]
-    cache_control: Callable[[str], str]
+    cache_control: Callable[[str, Callable[[], bytes]], str]  # (path, its identity bytes when asked)
     endpoint_url: str = ""
     workers: int = WORKERS
     _client: Any = field(default=None, init=False, repr=False)
@@ -97,7 +99,8 @@ class S3Publisher:
         extra = {"ContentEncoding": "gzip"} if identity != upload.rel else {}
         self._client.put_object(
             Bucket=self.bucket, Key=self.key(upload.rel), Body=upload.data,
-            ContentType=self.content_type(identity), CacheControl=self.cache_control(identity), **extra,
+            ContentType=self.content_type(identity), **extra,
+            CacheControl=self.cache_control(identity, lambda: gzip.decompress(upload.data) if extra else upload.data),
         )
 
     def state(self, paths: Sequence[str]) -> str | None:

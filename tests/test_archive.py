@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from helpers import DATA, run_tagfeed
-from feeds.archive import FH_NS
+from feeds.archive import ARCHIVE_MAX_AGE, FH_NS
 from tagfeed.building.archive import cut_pages
 from tagfeed.config import load_config
 from tagfeed.building.pipeline import build
@@ -154,8 +154,14 @@ def test_archive_page_links_and_cache_lifetime(tmp_path: Path) -> None:
     assert last["prev-archive"] == f"{base}/archive/1.atom" and last["next-archive"] == f"{base}.atom"
     current = client.get("/tags/history.atom")
     assert b'rel="prev-archive"' in current.data and FH_NS.encode() not in current.data
-    assert int(page.headers["Cache-Control"].split("max-age=")[1]) >= 86400
-    assert "max-age=300" in current.headers["Cache-Control"]
+    assert page.headers["Cache-Control"] == f"public, max-age={ARCHIVE_MAX_AGE}"  # full: it never changes again
+    newest = client.get("/tags/history/archive/2.atom")  # changes once more, when page 3 is cut
+    assert newest.headers["Cache-Control"] == current.headers["Cache-Control"] == "public, max-age=300"
+    _dump(project, "more", range(12, 16))
+    build(load_config(project / "tagfeed.toml", environ={}), now=T1 + timedelta(days=1))
+    assert _client(project).get("/tags/history/archive/2.atom").headers["Cache-Control"] == (
+        f"public, max-age={ARCHIVE_MAX_AGE}")  # page 3 is cut: page 2 is full now
+    assert _client(project).get("/tags/history/archive/3.atom").headers["Cache-Control"] == "public, max-age=300"
 
 
 def test_late_arrival_with_an_older_date_never_moves_an_archived_article(tmp_path: Path) -> None:

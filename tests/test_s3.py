@@ -30,7 +30,8 @@ from tagfeed.errors import ConfigError, OutputError
 from tagfeed.serving.httpcache import content_type_for
 from tagfeed.building.pipeline import build
 from tagfeed.building.report import BuildReport
-from tagfeed.building.publish import ARCHIVE_MAX_AGE, cache_control_for
+from feeds.archive import ARCHIVE_MAX_AGE
+from tagfeed.building.publish import cache_control_for
 
 T2 = BUILD_TIME + timedelta(hours=1)
 PREFIX = "site"
@@ -277,12 +278,14 @@ def test_publish_rank(path: str, rank: int) -> None:
     assert publish_rank(path) == rank
 
 
-def test_cache_control_matches_the_server() -> None:
-    import server
-
-    assert ARCHIVE_MAX_AGE == server.ARCHIVE_MAX_AGE
-    assert cache_control_for("all.atom", 300) == "public, max-age=300"
-    assert cache_control_for("tags/putin/archive/3.atom", 300) == f"public, max-age={ARCHIVE_MAX_AGE}"
+def test_cache_control_is_the_servers_rule() -> None:
+    """A full archive page a week, the newest one (next-archive: the current feed) the feed's own."""
+    full = b'<feed>\n  <link href="https://f.example/tags/putin/archive/4.atom" rel="next-archive" type="x"/>'
+    newest = b'<feed>\n  <link href="https://f.example/tags/putin.atom" rel="next-archive" type="x"/>'
+    assert cache_control_for("all.atom", lambda: full, 300) == "public, max-age=300"
+    assert cache_control_for("tags/putin/archive/3.atom", lambda: full, 300) == f"public, max-age={ARCHIVE_MAX_AGE}"
+    assert cache_control_for("tags/putin/archive/4.atom", lambda: newest, 300) == "public, max-age=300"
+    assert cache_control_for("tags/putin/archive/3.atom", lambda: full, 10**7) == "public, max-age=10000000"
 
 
 @pytest.mark.parametrize(("raw", "parsed"), [

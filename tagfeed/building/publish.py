@@ -10,16 +10,16 @@ repaired until its content changes; drop the target's rows to force a full uploa
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
+from feeds.archive import max_age_for
 from feeds.s3 import S3Publisher
 from feeds.target import LocalPublisher, Publisher
 from tagfeed.config import SiteConfig
 from tagfeed.serving.httpcache import content_type_for
 from tagfeed.store.sqlite import Store
 
-ARCHIVE_MAX_AGE: Final = 7 * 86400  # RFC 5005 archive pages never change: the same as server.py sends
 
 
 def open_publisher(site: SiteConfig, store: Store) -> Publisher:
@@ -42,11 +42,9 @@ def target_name(site: SiteConfig) -> str:
     return f"{site.s3_endpoint_url or 'aws'} {site.output_url}"
 
 
-def cache_control_for(path: str, max_age: int) -> str:
-    """The Cache-Control ``tagfeed serve`` would send for ``path``."""
-    if "/archive/" in f"/{path}":
-        max_age = max(ARCHIVE_MAX_AGE, max_age)
-    return f"public, max-age={max_age}"
+def cache_control_for(path: str, body: Callable[[], bytes], max_age: int) -> str:
+    """The Cache-Control ``tagfeed serve`` would send for ``path`` (``feeds.archive.max_age_for``)."""
+    return f"public, max-age={max_age_for(f'/{path}', body, max_age)}"
 
 
 def published_hashes(store: Store, target: str) -> dict[str, str]:
