@@ -25,9 +25,10 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
 
 from feeds.archive import max_age_for
-from tagfeed.config import Config, FeedSource
+from tagfeed.config import Config
 from tagfeed.serving.httpcache import accepts_gzip, clf_line, conditional, gzip_etag
 from tagfeed.serving.healthz import BuildTracker, read_health
+from tagfeed.serving.schedule import Ticker, tick_seconds
 from tagfeed.serving.tree import Entry, FileCache, resolve
 
 if TYPE_CHECKING:
@@ -250,19 +251,26 @@ def run_build(config: Config, tracker: BuildTracker) -> None:
     log.info("build: %s", report.summary())
 
 
-def tick_seconds(config: Config) -> int:
-    """How often the build job runs: every ``build_every``, or sooner when a feed source
-    wants polling more often (a build polls only the feeds that are due)."""
-    return min([config.build_every, *(s.every for s in config.sources if isinstance(s, FeedSource))])
+def scheduled(config: Config, tracker: BuildTracker, ticker: Ticker) -> None:
+    """One tick: poll the due feeds, and build only if a poll or a dump changed something or
+    ``build_every`` has passed (``tagfeed.serving.schedule``). Never raises into the scheduler."""
+    try:
+        due = ticker.tick()
+    except Exception:  # noqa: BLE001 - a failed poll round waits for the next tick, like a failed build
+        log.exception("polling failed; the next tick retries")
+        return
+    if due:
+        run_build(config, tracker)
+        ticker.built()
 
 
-def start_scheduler(config: Config, tracker: BuildTracker) -> BackgroundScheduler:
+def start_scheduler(config: Config, tracker: BuildTracker, ticker: Ticker) -> BackgroundScheduler:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler = BackgroundScheduler(timezone=timezone.utc)
     every = tick_seconds(config)
-    scheduler.add_job(run_build, "interval", seconds=every, args=(config, tracker),
-                      id="build", max_instances=1, coalesce=True, misfire_grace_time=max(1, every))
+    scheduler.add_job(scheduled, "interval", seconds=every, args=(config, tracker, ticker),
+                      id="tick", max_instances=1, coalesce=True, misfire_grace_time=max(1, every))
     scheduler.start()
     return scheduler
 
@@ -291,7 +299,8 @@ def create_server(app: Flask, host: str, port: int) -> Any:
 
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, schedule: bool = True) -> None:
-    """Listen, build once, rebuild every ``build_every``; return cleanly on SIGINT/SIGTERM."""
+    """Listen, build once, then tick (``tagfeed.serving.schedule``): poll due feeds, build when
+    something changed or ``build_every`` passed; return cleanly on SIGINT/SIGTERM."""
     config = served_config(config, host, port)
     app = create_app(config)
     tracker: BuildTracker = app.extensions["tagfeed"]
@@ -301,7 +310,9 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, schedule: b
     scheduler = None
     try:  # listening already, so clients wait in the backlog during the first build
         run_build(config, tracker)
-        scheduler = start_scheduler(config, tracker) if schedule else None
+        ticker = Ticker(config)
+        ticker.built()
+        scheduler = start_scheduler(config, tracker, ticker) if schedule else None
         log.info("serving %s on %s (base_url %s)", config.site.output_dir, served_url(host, port),
                  config.site.base_url)
         server.run()

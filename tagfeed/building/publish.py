@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Final
 
 from feeds.archive import max_age_for
 from feeds.s3 import S3Publisher
