@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from lxml import html
 
 from sources.page.dates import find_date
-from sources.page.items import HEADINGS, is_hidden, resolve, text_of, weight
+from sources.page.items import HEADINGS, is_hidden, resolve, text_of, title_element, title_text, weight
 
 _BOILER_TAGS = frozenset({"nav", "aside", "form", "menu"})
 _EDGE_TAGS = frozenset({"header", "footer"})  # boilerplate unless inside an article or section
@@ -115,7 +115,7 @@ def candidates(doc: html.HtmlElement, base: str, page_url: str) -> list[Candidat
         if tag == "a":
             url = resolve(el.get("href"), base)
             if url and url.split("#")[0] not in own:
-                text = text_of(el)
+                text = title_text(title_element(el, el))
                 w = weight(text)
                 has_heading = heading or any(True for _ in el.iter(*HEADINGS))
                 if w >= 3 or (has_heading and w >= 1):

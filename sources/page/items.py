@@ -122,24 +122,49 @@ def title_element(anchor: html.HtmlElement, item: html.HtmlElement) -> html.Html
     return anchor
 
 
+_BLOCKS = frozenset({"p", "div", "header", "footer", "section", "li", "figcaption", "dt", "dd", "article",
+                     "ul", "ol", "figure", "time", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table"})
+
+
 def title_text(el: html.HtmlElement) -> str:
-    """The headline: ``el``'s visible text, without a kicker (a leading child element of its own
-    whose text ends before the headline's, set apart as an eyebrow) when the rest is long enough."""
-    full = text_of(el)
-    children = [c for c in el if isinstance(c.tag, str) and not _skipped(c) and text_of(c)]
-    if len(children) >= 2 and not (el.text or "").strip():
-        blocks = [text_of(c) for c in children]
-        # an anchor holding a title plus a byline or a teaser: the headline is the longest
-        # block that is not a paragraph of teaser text
-        head = children[0]
-        if head.tag in HEADINGS:
-            return blocks[0]
-        texts = [(b, c) for b, c in zip(blocks, children) if c.tag != "p" and c.tag not in ("time",)]
-        if texts:
-            best = max(texts, key=lambda bc: _weight(bc[0]) if _weight(bc[0]) <= 40 else 0)
-            if _weight(best[0]) >= 2:
-                return best[0]
-    return full
+    """The headline inside ``el``: all its text when it is inline, else the first text block of
+    two words or more that is not a date (a kicker of one word, a category, a timestamp come
+    before it); the link's own ``title`` attribute wins when it is one of the blocks."""
+    if not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in el.iterdescendants()):
+        return text_of(el)
+    blocks = [text_of(b) for b in _leaf_blocks(el)]
+    blocks = [b for b in blocks if b]
+    hint = _SPACE.sub(" ", el.get("title") or "").strip()
+    if hint and hint in blocks:
+        return hint
+    for block in blocks:
+        if _weight(block) >= 2 and not (len(block) < 40 and find_date(block, _EPOCH)):
+            return block
+    return blocks[0] if blocks else text_of(el)
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _leaf_blocks(el: html.HtmlElement) -> list[html.HtmlElement]:
+    """Block elements holding text but no other block, in page order (skipping hidden ones);
+    text directly in ``el`` or in a block around blocks is its own block."""
+    out: list[html.HtmlElement] = []
+    for child in el.iterdescendants():
+        if not isinstance(child.tag, str) or child.tag not in _BLOCKS or _hidden_path(child, el):
+            continue
+        if not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in child.iterdescendants()):
+            out.append(child)
+    return out
+
+
+def _hidden_path(child: html.HtmlElement, top: html.HtmlElement) -> bool:
+    el: html.HtmlElement | None = child
+    while el is not None and el is not top:
+        if _skipped(el):
+            return True
+        el = el.getparent()
+    return False
 
 
 def _weight(text: str) -> float:
