@@ -118,7 +118,7 @@ def candidates(doc: html.HtmlElement, base: str, page_url: str) -> list[Candidat
                 text = title_text(title_element(el, el))
                 w = weight(text)
                 has_heading = heading or any(True for _ in el.iter(*HEADINGS))
-                if w >= 3 or (has_heading and w >= 1):
+                if w >= 2 or (has_heading and w >= 1):
                     out.append(Candidate(el, url, text, w, has_heading, boiler, hidden, _suffix(el), key, order))
             continue  # links inside links are not HTML
         for child in reversed(el):
@@ -181,7 +181,7 @@ def _score(cluster: Cluster, now: datetime) -> None:
     for m, item in zip(members, cluster.items):
         extra = weight(text_of(item)) - m.weight
         teaser += extra >= 8
-        pictures += any(True for _ in item.iter("img", "picture", "noscript")) or "url(" in html.tostring(item, encoding="unicode")[:4000]
+        pictures += any(True for _ in item.iter("img", "picture", "noscript")) or _background(item)
         dated += any(True for _ in item.iter("time")) or find_date(text_of(item)[:300], now) is not None
     article = sum(_article_like(m.url) for m in members) / n
     boiler = sum(m.boiler for m in members) / n
@@ -190,6 +190,10 @@ def _score(cluster: Cluster, now: datetime) -> None:
                * (0.4 + 0.6 * article) * (1 - 0.8 * boiler) * (1 - 0.95 * hidden))
     cluster.quality = quality
     cluster.score = quality * math.sqrt(n)
+
+
+def _background(item: html.HtmlElement) -> bool:
+    return any("url(" in (el.get("style") or "") for el in item.iter())
 
 
 def _distinct(members: list[Candidate]) -> list[Candidate]:

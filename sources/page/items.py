@@ -44,15 +44,24 @@ class Item:
 
 def is_hidden(el: html.HtmlElement) -> bool:
     """Hidden by markup alone (CSS classes are not read): ``hidden``, ``aria-hidden``, ``display:none``."""
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+    keys = el.keys()
+    if not keys:
+        return False  # most elements: no attributes at all
+    if "hidden" in keys or ("aria-hidden" in keys and el.get("aria-hidden") == "true"):
         return True
-    style = (el.get("style") or "").replace(" ", "").lower()
+    if "style" not in keys:
+        return False
+    style = el.get("style", "").replace(" ", "").lower()
     return "display:none" in style or "visibility:hidden" in style
 
 
 def _skipped(el: html.HtmlElement) -> bool:
-    if not isinstance(el.tag, str) or el.tag in _SKIP:
+    tag = el.tag
+    if not isinstance(tag, str) or tag in _SKIP:
         return True
+    keys = el.keys()
+    if not keys:
+        return False
     classes = el.get("class")
     return bool(classes and _SR_ONLY.intersection(classes.lower().split())) or is_hidden(el)
 
@@ -177,23 +186,16 @@ weight = _weight
 
 
 def summary_of(item: html.HtmlElement, title_el: html.HtmlElement, title: str) -> str:
-    """The teaser: the longest paragraph or text block of the item that is not the title."""
+    """The teaser: the longest text block of the item that is neither the title nor holds it."""
+    inside = set(title_el.iter())
     best = ""
-    for el in item.iter("p", "div", "span", "section", "dd", "li"):
-        if el is title_el or _inside(el, title_el) or _inside(title_el, el) or _has_block(el):
+    for el in _leaf_blocks(item):
+        if el in inside or el.tag in HEADINGS or el.tag == "time":
             continue
-        text = text_of(el)
-        if len(text) > len(best) and text != title and title not in text:
+        text = text_of(el, skip=title_el)
+        if len(text) > len(best) and text != title:
             best = text
     return best if _weight(best) >= 4 else ""
-
-
-def _has_block(el: html.HtmlElement) -> bool:
-    return any(isinstance(c.tag, str) and c.tag in ("p", "div", "section", "ul", "ol") for c in el)
-
-
-def _inside(el: html.HtmlElement, ancestor: html.HtmlElement) -> bool:
-    return any(a is ancestor for a in el.iterancestors())
 
 
 def image_of(item: html.HtmlElement, base: str) -> str | None:
