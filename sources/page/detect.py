@@ -12,6 +12,7 @@ one list split over a hero, a grid and a column. Pure: a tree in, elements out.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections import defaultdict
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from lxml import html
+from lxml import etree, html
 
 from sources.page.dates import find_date
 from sources.page.items import HEADINGS, is_hidden, resolve, text_of, title_element, title_text, weight
@@ -60,6 +61,7 @@ class Cluster:
     key: int
     members: list[Candidate] = field(default_factory=list)
     items: list[html.HtmlElement] = field(default_factory=list)
+    roots: list[html.HtmlElement] = field(default_factory=list)  # the items as they sit in the page
     score: float = 0.0
     quality: float = 0.0
 
@@ -158,6 +160,55 @@ def _item_roots(members: list[Candidate]) -> list[html.HtmlElement]:
     return roots
 
 
+_ACTIVE = frozenset({"active", "is-active", "selected", "is-selected", "current", "show", "open", "visible"})
+
+
+def _inactive_tabs(members: list[Candidate]) -> set[int]:
+    """Members inside tab panes that are not the active one, when the active pane holds a list of
+    its own (two or more members): a hidden second tab is another list. One member per pane is
+    a carousel, all of whose slides are the list's."""
+    panes: dict[html.HtmlElement, list[int]] = defaultdict(list)  # active pane -> members inside
+    for i, m in enumerate(members):
+        for el in m.anchor.iterancestors():
+            if _ACTIVE.intersection((el.get("class") or "").lower().split()):
+                panes[el].append(i)
+                break
+    drop: set[int] = set()
+    for pane, inside in panes.items():
+        parent = pane.getparent()
+        if len(inside) < 2 or parent is None:
+            continue
+        sig = signature(pane)
+        for sibling in parent:
+            if sibling is pane or not isinstance(sibling.tag, str) or signature(sibling) != sig:
+                continue
+            holders = set(sibling.iter("a"))
+            drop.update(i for i, m in enumerate(members) if m.anchor in holders)
+    return drop
+
+
+def _flat(items: list[html.HtmlElement]) -> list[html.HtmlElement]:
+    """Items written as runs of siblings (a headline, then its teaser, then the next headline)
+    gathered into one element each: copies of the headline and what follows it up to the next."""
+    roots = set(items)
+    out = []
+    for item in items:
+        following = []
+        sibling = item.getnext()
+        while sibling is not None and sibling not in roots and isinstance(sibling.tag, str) \
+                and signature(sibling) != signature(item):
+            following.append(sibling)
+            sibling = sibling.getnext()
+        if not following:
+            out.append(item)
+            continue
+        group = etree.Element("div")
+        for el in (item, *following):
+            group.append(copy.deepcopy(el))
+        out.append(group)
+    return out
+
+
 def _article_like(url: str) -> bool:
     """A link to an article rather than a section: a slug, an id, a file, or depth."""
     path = urlsplit(url).path.rstrip("/")
@@ -173,7 +224,14 @@ def _score(cluster: Cluster, now: datetime) -> None:
     if n < MIN_ITEMS:
         cluster.score = 0.0
         return
-    cluster.items = _item_roots(members)
+    drop = _inactive_tabs(members)
+    members = cluster.members = [m for i, m in enumerate(members) if i not in drop]
+    n = len(members)
+    if n < MIN_ITEMS:
+        cluster.score = 0.0
+        return
+    cluster.roots = _item_roots(members)
+    cluster.items = _flat(cluster.roots)
     mean_weight = sum(m.weight for m in members) / n
     words = min(1.0, mean_weight / 6) if mean_weight <= 40 else 40 / mean_weight
     heading = sum(m.heading for m in members) / n
@@ -254,7 +312,7 @@ def _family(cluster: Cluster) -> tuple[str, ...]:
 
 def _selectors(cluster: Cluster) -> tuple[str, str]:
     """CSS selectors for the cluster's items and, inside an item, its title link: for ``probe``."""
-    item = cluster.items[0]
+    item = cluster.roots[0]
     parent = item.getparent()
     item_css = _css(item) if parent is None else f"{_css(parent)} > {_css(item)}"
     steps = []
