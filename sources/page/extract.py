@@ -66,6 +66,18 @@ def parse_document(body: bytes, url: str, content_type: str | None) -> html.Html
     return doc
 
 
+def declared_url(body: bytes) -> str | None:
+    """The page's own idea of its address (canonical link, else og:url), for a page read from a file."""
+    doc = parse_document(body, "(file)", None)
+    for link in doc.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and (url := resolve(link.get("href"), "")):
+            return url
+    for meta in doc.iter("meta"):
+        if meta.get("property") == "og:url" and (url := resolve(meta.get("content"), "")):
+            return url
+    return None
+
+
 def feed_links(doc: html.HtmlElement, base: str) -> tuple[str, ...]:
     """The page's own feeds: ``<link rel=alternate>`` of a feed type, in page order."""
     out: list[str] = []
@@ -104,8 +116,7 @@ def extract(body: bytes, *, url: str, now: datetime, content_type: str | None = 
     structured = read_structured(doc, base)
     found = detect(doc, base, url, now)
     if found is not None:
-        items = [_item(anchor, item, base, now) for anchor, item in zip(found.anchors, found.items)]
-        items = [i for i in items if i is not None]
+        items = [i for anchor, item in zip(found.anchors, found.items) if (i := _item(anchor, item, base, now))]
         method = "detected"
         if structured and _agree(structured, items):
             method = f"detected, confirmed by {structured.kind}"

@@ -92,7 +92,7 @@ def base_url(doc: html.HtmlElement, page_url: str) -> str:
     for base in doc.iter("base"):
         href = (base.get("href") or "").strip()
         if href:
-            return urljoin(page_url, href)
+            return str(urljoin(page_url, href))
     return page_url
 
 

@@ -59,13 +59,17 @@ def select_items(doc: html.HtmlElement, sel: Selectors, base: str, now: datetime
     out: list[Item] = []
     seen: set[str] = set()
     for item in CSSSelector(sel.item)(doc):
-        link_el = _first(item, sel.link) or (item if item.tag == "a" else next(item.iter("a"), None))
+        link_el = _first(item, sel.link)
+        if link_el is None:
+            link_el = item if item.tag == "a" else next(item.iter("a"), None)
         if link_el is None:
             continue
         href = link_el.get("href") if link_el.get("href") is not None else next(
             (a.get("href") for a in link_el.iter("a")), None)
         link = resolve(href, base)
-        title_el = _first(item, sel.title) or link_el
+        title_el = _first(item, sel.title)
+        if title_el is None:
+            title_el = link_el
         title = title_text(title_el)
         if not link or not title or link in seen:
             continue
