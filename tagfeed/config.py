@@ -277,6 +277,8 @@ def _parse_source(table: Any, index: int, root: Path) -> Source:
         given = {k: typed(s, table[k], f"{where}.{k}") for k, s in settings.items() if k in table and k != "url"}
         if kind == "feed":
             return FeedSource(url=url, **given)  # a key not given takes the dataclass's default, from SETTINGS
+        if given.get("fulltext"):
+            raise ConfigError(f"{where}.fulltext", "full text for page items is not built yet; remove the key")
         if given.get("select"):
             _check_selectors(dict(given["select"]), f"{where}.select")
         return PageSource(url=url, **given)

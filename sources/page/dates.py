@@ -53,8 +53,8 @@ def _zone(text: str | None) -> timezone:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
 
 
-def find_date(text: str, now: datetime) -> datetime | None:
-    """The first date ``text`` spells, or None."""
+def find_date(text: str, now: datetime, *, relative: bool = True) -> datetime | None:
+    """The first date ``text`` spells, or None; ``relative`` = False ignores "2 hours ago"."""
     if not text or len(text) > 2000:
         text = text[:2000]
     if m := _ISO.search(text):
@@ -73,8 +73,10 @@ def find_date(text: str, now: datetime) -> datetime | None:
         return _make(int(m[3]), int(m[2]), int(m[1]), h, mi)
     if m := _YMD_SLASH.search(text):
         return _make(int(m[1]), int(m[2]), int(m[3]))
+    if not relative:
+        return None
     if (m := _AGO_DE.search(text)) or ((m := _AGO.search(text)) and m[3]):
         seconds = int(m[1]) * _unit(m[2])
         if seconds:
-            return (now - timedelta(seconds=seconds)).replace(microsecond=0)
+            return (now - timedelta(seconds=seconds)).replace(microsecond=1)  # items.RELATIVE_MARK
     return None

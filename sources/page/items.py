@@ -41,6 +41,14 @@ class Item:
     date: datetime | None = None
     image: str | None = None
 
+    @property
+    def date_absolute(self) -> bool:
+        """Whether ``date`` is written in the page as a date, not as "2 hours ago" resolved now."""
+        return self.date is not None and self.date.microsecond != RELATIVE_MARK
+
+
+RELATIVE_MARK = 1  # the microsecond dates.find_date gives a resolved relative date (it drops the rest)
+
 
 def is_hidden(el: html.HtmlElement) -> bool:
     """Hidden by markup alone (CSS classes are not read): ``hidden``, ``aria-hidden``, ``display:none``."""
