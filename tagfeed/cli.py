@@ -195,6 +195,28 @@ def explain(target: str, config_path: Path | None, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
+@click.option("--select", "select", multiple=True, metavar="FIELD=CSS",
+              help="Pin a selector as the config's select would (item=..., title=...); repeatable.")
+def probe(target: str, as_json: bool, select: tuple[str, ...]) -> None:
+    """Show what a page source would publish from TARGET (a URL or a saved page); writes nothing."""
+    from tagfeed.probe import probe as run_probe, probe_json, probe_lines
+
+    pinned = dict(s.partition("=")[::2] for s in select)
+    try:
+        page = run_probe(target, pinned or None)
+    except (TagfeedError, ValueError) as exc:
+        click.echo(f"tagfeed: error: {exc}", err=True)
+        raise SystemExit(1) from None
+    if as_json:
+        click.echo(json.dumps(probe_json(page), ensure_ascii=False, indent=2))
+    else:
+        for line in probe_lines(page):
+            click.echo(line)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of the settings, for scripts.")
 @click.option("--markdown", is_flag=True, help="The Markdown table of the README's Settings section.")
 def settings(as_json: bool, markdown: bool) -> None:

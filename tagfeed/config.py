@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from tagfeed.errors import ConfigError
 
-KINDS = ("string", "integer", "duration", "list of strings")  # what ``typed`` checks
+KINDS = ("string", "integer", "duration", "list of strings", "boolean", "table of strings")  # what ``typed`` checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,14 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("feed", "every", "30m", "duration",
             "how often the feed is polled; its Cache-Control, Expires or RSS ttl can stretch that"),
     Setting("feed", "max_bytes", 10 * 1024 * 1024, "integer", "largest (decompressed) body read, in bytes"),
+    Setting("page", "url", None, "string", "http(s) URL of an HTML listing page (a tag, topic, section or author page)"),
+    Setting("page", "tags", [], "list of strings", "tags given to every item; empty: the page's own name (its h1 or title)"),
+    Setting("page", "every", "30m", "duration", "how often the page is fetched"),
+    Setting("page", "select", {}, "table of strings",
+            "CSS selectors overriding detection: item (required), title, link, summary, date, image"),
+    Setting("page", "fulltext", False, "boolean", "fetch each new item's page for its full text (not yet built)"),
+    Setting("page", "prefer_feed", False, "boolean", "use the page's own RSS/Atom feed when it declares one"),
+    Setting("page", "max_bytes", 5 * 1024 * 1024, "integer", "largest (decompressed) page read, in bytes"),
 )}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -106,6 +114,12 @@ def typed(setting: Setting, value: Any, where: str) -> Any:
         raise ConfigError(where, f"expected an integer, got {value!r}")
     if setting.kind == "string" and not isinstance(value, str):
         raise ConfigError(where, f"expected a string, got {value!r}")
+    if setting.kind == "boolean" and not isinstance(value, bool):
+        raise ConfigError(where, f"expected true or false, got {value!r}")
+    if setting.kind == "table of strings":
+        if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(where, f"expected a table of strings, got {value!r}")
+        return tuple((str(k), v) for k, v in value.items())
     if setting.kind == "list of strings":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(where, f"expected a list of strings, got {value!r}")
@@ -162,10 +176,30 @@ class FeedSource:
 
 
 @dataclass(frozen=True, slots=True)
+class PageSource:
+    """An HTML listing page polled like a feed (sources/page/): its items become articles."""
+
+    url: str
+    tags: tuple[str, ...] = default("page.tags")
+    every: int = default("page.every")
+    select: tuple[tuple[str, str], ...] = default("page.select")  # (field, CSS selector) pairs
+    fulltext: bool = default("page.fulltext")
+    prefer_feed: bool = default("page.prefer_feed")
+    max_bytes: int = default("page.max_bytes")
+
+    @property
+    def name(self) -> str:
+        return self.url
+
+
+Source = TagPageSource | FeedSource | PageSource
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     site: SiteConfig
     build_every: int = default("schedule.build_every")
-    sources: tuple[TagPageSource | FeedSource, ...] = ()
+    sources: tuple[Source, ...] = ()
     path: Path | None = field(default=None, compare=False)
 
 
@@ -220,7 +254,7 @@ def parse_output_url(raw: str) -> str:
     return f"s3://{parts.netloc}/{prefix}" if prefix else f"s3://{parts.netloc}"
 
 
-def _parse_source(table: Any, index: int, root: Path) -> TagPageSource | FeedSource:
+def _parse_source(table: Any, index: int, root: Path) -> Source:
     where = f"sources[{index}]"
     if not isinstance(table, Mapping):
         raise ConfigError(where, "expected a table")
@@ -231,8 +265,8 @@ def _parse_source(table: Any, index: int, root: Path) -> TagPageSource | FeedSou
         if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
             raise ConfigError(f"{where}.paths", "expected a non-empty list of paths or globs")
         return TagPageSource(paths=tuple(paths), root=root)
-    if kind == "feed":
-        settings = table_settings("feed")
+    if kind in ("feed", "page"):
+        settings = table_settings(kind)
         _check_keys(table, {"type", *settings}, where)
         url = table.get("url")
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
@@ -241,8 +275,24 @@ def _parse_source(table: Any, index: int, root: Path) -> TagPageSource | FeedSou
         if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
             raise ConfigError(f"{where}.tags", "expected a list of tag names")
         given = {k: typed(s, table[k], f"{where}.{k}") for k, s in settings.items() if k in table and k != "url"}
-        return FeedSource(url=url, **given)  # a key not given takes the dataclass's default, from SETTINGS
-    raise ConfigError(f"{where}.type", f"expected 'tagpage' or 'feed', got {kind!r}")
+        if kind == "feed":
+            return FeedSource(url=url, **given)  # a key not given takes the dataclass's default, from SETTINGS
+        if given.get("fulltext"):
+            raise ConfigError(f"{where}.fulltext", "full text for page items is not built yet; remove the key")
+        if given.get("select"):
+            _check_selectors(dict(given["select"]), f"{where}.select")
+        return PageSource(url=url, **given)
+    raise ConfigError(f"{where}.type", f"expected 'tagpage', 'feed' or 'page', got {kind!r}")
+
+
+def _check_selectors(select: dict[str, str], where: str) -> None:
+    from sources.page.select import parse_selectors  # cssselect only for configs that pin selectors
+
+    try:
+        parse_selectors(select, where)
+    except ValueError as exc:
+        key, _, reason = str(exc).partition(": ")
+        raise ConfigError(key, reason) from None
 
 
 def parse_config(data: Mapping[str, Any], root: Path, path: Path | None = None) -> Config:

@@ -10,7 +10,8 @@ message from its fields, so every message names the file, URL or key::
      ├── SourceError                 a source could not be read; others still publish
      │    ├── TagPageError(path, reason)
      │    ├── FetchError(url, reason)
-     │    └── FeedError(url, reason)
+     │    ├── FeedError(url, reason)
+     │    └── PageError(url, reason)  an HTML listing page with no list we can read
      ├── StoreError(reason)
      ├── ExplainError(target, reason)  ``tagfeed explain`` knows no such article or source
      ├── RenderError(what, reason)   an article or tag cannot be rendered (a bug upstream)
@@ -108,6 +109,12 @@ class FetchError(SourceError):
 
 
 class FeedError(SourceError):
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(url, reason)
+
+
+class PageError(SourceError):
     def __init__(self, url: str, reason: str) -> None:
         self.url = url
         super().__init__(url, reason)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import run_tagfeed
-from tagfeed.config import (KINDS, SETTINGS, Config, FeedSource, SiteConfig, Setting, load_config, parse_config,
+from tagfeed.config import (KINDS, SETTINGS, Config, FeedSource, PageSource, SiteConfig, Setting, load_config, parse_config,
                             parse_duration, table_settings)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,8 @@ def test_every_site_and_schedule_setting_has_a_field() -> None:
     assert set(table_settings("site")) <= site_fields
     assert set(table_settings("schedule")) <= set(Config.__dataclass_fields__)
     assert set(table_settings("feed")) <= set(FeedSource.__dataclass_fields__)
-    assert {s.table for s in SETTINGS.values()} == {"site", "schedule", "feed", "tagpage"}
+    assert set(table_settings("page")) <= set(PageSource.__dataclass_fields__)
+    assert {s.table for s in SETTINGS.values()} == {"site", "schedule", "feed", "tagpage", "page"}
     assert {s.kind for s in SETTINGS.values()} <= set(KINDS)  # the kinds ``typed`` checks
 
 
@@ -60,6 +61,8 @@ def _parsed(setting: Setting) -> object:
     value = setting.default
     if setting.kind == "duration":
         return parse_duration(value, setting.name)
+    if isinstance(value, dict):
+        return tuple(value.items())
     return tuple(value) if isinstance(value, list) else value
 
 

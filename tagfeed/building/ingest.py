@@ -20,7 +20,7 @@ from typing import cast
 from sources.model import Article, merge
 from sources.tagpage import parse_tagpage_bytes, read_dump
 from tagfeed.building.incidents import record_low_yield, yield_warning
-from tagfeed.config import Config, FeedSource, TagPageSource
+from tagfeed.config import Config, FeedSource, PageSource, TagPageSource
 from tagfeed.errors import INTERNAL, Failure, SourceError, StoreError, TagPageError, unexpected
 from tagfeed.poll.aggregate import Aggregator
 from tagfeed.poll.shared import poll_due
@@ -195,9 +195,10 @@ def poll_shared(config: Config, store: PgStore, ingest: Ingest, fetch_all: bool,
             ingest.ok += 1
 
 
-def ingest_feed(source: FeedSource, aggregator: Aggregator, ingest: Ingest) -> None:
-    """Poll one feed when due (tagfeed.poll.aggregate keeps its state); failures go to the report."""
+def ingest_feed(source: FeedSource | PageSource, aggregator: Aggregator, ingest: Ingest) -> None:
+    """Poll one feed or page when due (tagfeed.poll.aggregate keeps its state); failures go to the report."""
     poll = aggregator.poll(source)
+    ingest.warnings.extend(poll.notes)
     ingest.names.add(source.url)
     ingest.order.append(source.url)
     if poll.error:
@@ -226,8 +227,8 @@ def ingest_sources(config: Config, store: Store, now: datetime, say: Progress, *
             ingest_tagpages(source, store, ingest, now, markers, states)
         elif isinstance(source, FeedSource) and (not poll_feeds or shared):
             ingest.names.add(source.url)
-        elif isinstance(source, FeedSource):
-            ingest_feed(source, aggregator, ingest)
+        elif isinstance(source, (FeedSource, PageSource)):
+            ingest_feed(source, aggregator, ingest)  # pages are polled by this build, even on a shared store
     if not settled.same_order(store, ingest.order):  # merging depends on source order: read all
         ingest.read = [q.parse() if isinstance(q, Quiet) else q for q in ingest.read]
     ingest.gather()

@@ -22,9 +22,11 @@ from sources.hostgate import HOSTS, Gate
 from sources.model import Article
 from sources.schedule import feed_ttl
 from tagfeed import __version__
-from tagfeed.config import FeedSource, default
-from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, RETRY_AFTER, Failure, FetchError, SourceError,
-                            StoreError, unexpected)
+from tagfeed.building.incidents import WARNING, yield_warning
+from tagfeed.config import FeedSource, PageSource, default
+from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, LOW_YIELD, RETRY_AFTER, Failure, FetchError,
+                            SourceError, StoreError, unexpected)
+from tagfeed.poll.pages import Robots, page_poll
 from tagfeed.store.sqlite import SourceState, Store
 
 log = logging.getLogger("tagfeed.poll.aggregate")
@@ -38,6 +40,7 @@ class Poll:
     articles: tuple[Article, ...] = ()
     failure: Failure | None = None
     polled: bool = False
+    notes: tuple[str, ...] = ()  # warnings for the build summary: a page's own feed, its low yield
 
     @property
     def error(self) -> str | None:
@@ -113,8 +116,9 @@ class Aggregator:
         # leave an ETag whose 304 would hide articles that were never stored
         self.deferred: list[SourceState] | None = [] if defer_states else None
         self._last: FetchResult | None = None  # the answer of the poll under way, for its failure's state
+        self.robots = Robots(store, user_agent)
 
-    def poll(self, source: FeedSource) -> Poll:
+    def poll(self, source: FeedSource | PageSource) -> Poll:
         """Fetch ``source`` if it is due, parse it, store its new state; never raises for the source.
 
         Whatever fetching, decoding, parsing or sanitizing this one source raises
@@ -124,7 +128,8 @@ class Aggregator:
         is no source's fault, goes up.
         """
         stored = self.store.get_source(source.url)
-        old = stored or SourceState(name=source.url, kind="feed", url=source.url)
+        old = stored or SourceState(name=source.url, kind="page" if isinstance(source, PageSource) else "feed",
+                                    url=source.url)
         if not is_due(stored, self.now, fetch_all=self.fetch_all):
             log.info("%s: not due until %s", source.url, old.next_fetch)
             return Poll()
@@ -142,12 +147,18 @@ class Aggregator:
                 bugs.error("%s", failure.message, exc_info=exc)
             return self._failed(old, Outcome.ERROR, rng, source, failure, self._last)
 
-    def _poll(self, source: FeedSource, old: SourceState, url: str, rng: random.Random) -> Poll:
+    def _fetch(self, url: str, *, max_bytes: int, etag: str | None = None,
+               last_modified: str | None = None) -> FetchResult:
+        """One polite GET: the user agent, the timeouts and the per-host turns of this build."""
+        return fetch(url, user_agent=self.user_agent, etag=etag, last_modified=last_modified,
+                     max_bytes=max_bytes, connect_timeout=self.timeouts[0], total_timeout=self.timeouts[1],
+                     gate=lambda hop: self.gate.turn(hop, self.host_gap))
+
+    def _poll(self, source: FeedSource | PageSource, old: SourceState, url: str, rng: random.Random) -> Poll:
         self._last = None
-        result = fetch(url, user_agent=self.user_agent, etag=old.etag, last_modified=old.last_modified,
-                       max_bytes=source.max_bytes, connect_timeout=self.timeouts[0],
-                       total_timeout=self.timeouts[1],
-                       gate=lambda hop: self.gate.turn(hop, self.host_gap))
+        if isinstance(source, PageSource):
+            self.robots.check(url, self._fetch)
+        result = self._fetch(url, etag=old.etag, last_modified=old.last_modified, max_bytes=source.max_bytes)
         self._last = result
         if result.permanent_url:
             log.warning("%s moved permanently to %s; polling the new URL from now on", url, result.permanent_url)
@@ -156,13 +167,22 @@ class Aggregator:
             return Poll(polled=True)
         if result.outcome is not Outcome.OK:
             return self._failed(old, result.outcome, rng, source, http_failure(result), result)
-        articles = parse_feed(result.body, url=result.url, headers=result.headers, tags=source.tags)
+        notes: tuple[str, ...] = ()
+        if isinstance(source, PageSource):
+            articles, notes = page_poll(source, result, self.now, self._fetch)
+        else:
+            articles = parse_feed(result.body, url=result.url, headers=result.headers, tags=source.tags)
         canonical = tuple(self.canonical(articles))
-        self._save(next_state(old, Outcome.OK, self.now, rng, every=source.every, result=result,
-                              count=len(articles)))
-        return Poll(articles=canonical, polled=True)
+        state = next_state(old, Outcome.OK, self.now, rng, every=source.every, result=result, count=len(articles))
+        if isinstance(source, PageSource) and (warning := yield_warning(stored_state(old), url, len(articles))):
+            # the layout changed, probably: a warning and an incident, the old count kept as the baseline
+            state = state.failed(Failure(kind=LOW_YIELD, message=warning), state=WARNING,
+                                 article_count=old.article_count)
+            notes += (warning,)
+        self._save(state)
+        return Poll(articles=canonical, polled=True, notes=notes)
 
-    def _failed(self, old: SourceState, outcome: Outcome, rng: random.Random, source: FeedSource,
+    def _failed(self, old: SourceState, outcome: Outcome, rng: random.Random, source: FeedSource | PageSource,
                 failure: Failure, result: FetchResult | None = None) -> Poll:
         self._save(next_state(old, outcome, self.now, rng, every=source.every, result=result, failure=failure))
         return Poll(failure=failure, polled=True)
@@ -194,6 +214,11 @@ class Aggregator:
             first = self._links.setdefault(article.link, article.id)
             out.append(article if first == article.id else dataclasses.replace(article, id=first))
         return out
+
+
+def stored_state(old: SourceState) -> SourceState | None:
+    """``old`` unless it is the blank state of a source never polled (no yield to compare with)."""
+    return old if old.last_attempt is not None else None
 
 
 def http_failure(result: FetchResult) -> Failure:
