@@ -13,7 +13,8 @@ from helpers import DATA, run_tagfeed
 from sources.model import uuid_urn
 from tagfeed.config import load_config
 from tagfeed.errors import GONE, HTTP_STATUS, LOW_YIELD, RETRY_AFTER, TIMEOUT, UNREADABLE, Failure
-from tagfeed.building.incidents import error_class, yield_warning
+from tagfeed.building.incidents import error_class
+from tagfeed.store.records import yield_warning
 from tagfeed.building.pipeline import build
 from tagfeed.store.sqlite import SourceState
 

@@ -10,7 +10,6 @@ Pure: bytes, URL, headers and the clock in; a ``Page`` out, or ``PageError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 

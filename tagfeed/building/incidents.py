@@ -20,23 +20,11 @@ from feeds.status import Incident, SourceStatus, render_status
 from feeds.urls import Urls
 from sources.model import uuid_urn
 from tagfeed.errors import GONE, HTTP_STATUS, LOW_YIELD, RETRY_AFTER, TIMEOUT, Failure
+from tagfeed.store.records import WARNING
 from tagfeed.store.sqlite import SourceState, Store
 
 if TYPE_CHECKING:
     pass
-
-WARNING = "warning"  # a source state: it works, but gives far fewer articles than it used to
-
-
-def yield_warning(old: SourceState | None, name: str, count: int) -> str | None:
-    """A tag page that gave N articles and now gives none, or fewer than half: a warning naming it."""
-    if old is None or old.state not in ("ok", WARNING) or old.article_count <= 0:
-        return None
-    if count * 2 >= old.article_count:
-        return None
-    return (f"{name}: gave {count} article(s), {old.article_count} before (yield check); "
-            "its earlier articles stay published")
-
 
 def record_low_yield(store: Store, name: str, now: datetime, warning: str) -> None:
     """The source worked, so it is not failing, but it keeps its old count as the baseline."""

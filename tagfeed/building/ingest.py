@@ -19,7 +19,8 @@ from typing import cast
 
 from sources.model import Article, merge
 from sources.tagpage import parse_tagpage_bytes, read_dump
-from tagfeed.building.incidents import record_low_yield, yield_warning
+from tagfeed.building.incidents import record_low_yield
+from tagfeed.store.records import yield_warning
 from tagfeed.config import Config, FeedSource, PageSource, TagPageSource
 from tagfeed.errors import INTERNAL, Failure, SourceError, StoreError, TagPageError, unexpected
 from tagfeed.poll.aggregate import Aggregator

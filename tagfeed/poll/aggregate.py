@@ -22,7 +22,7 @@ from sources.hostgate import HOSTS, Gate
 from sources.model import Article
 from sources.schedule import feed_ttl
 from tagfeed import __version__
-from tagfeed.building.incidents import WARNING, yield_warning
+from tagfeed.store.records import WARNING, yield_warning
 from tagfeed.config import FeedSource, PageSource, default
 from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, LOW_YIELD, RETRY_AFTER, Failure, FetchError,
                             SourceError, StoreError, unexpected)

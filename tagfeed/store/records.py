@@ -136,3 +136,16 @@ def decode_rows(rows: Iterable[str], digests: dict[str, bytes] | None) -> Iterat
         if digests is not None:
             digests[article.id] = hashlib.blake2b(data.encode("utf-8"), digest_size=16).digest()
         yield article
+
+
+WARNING = "warning"  # a source state: it works, but gives far fewer articles than it used to
+
+
+def yield_warning(old: SourceState | None, name: str, count: int) -> str | None:
+    """A tag page that gave N articles and now gives none, or fewer than half: a warning naming it."""
+    if old is None or old.state not in ("ok", WARNING) or old.article_count <= 0:
+        return None
+    if count * 2 >= old.article_count:
+        return None
+    return (f"{name}: gave {count} article(s), {old.article_count} before (yield check); "
+            "its earlier articles stay published")
