@@ -17,7 +17,6 @@ of the tree) and made once per call.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gzip
 import itertools
 import os
@@ -30,6 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from feeds.disk import fsync_directory as _fsync_directory
+from feeds.disk import make_dir as _mkdir
+from feeds.disk import same_bytes as _same_bytes
+from feeds.disk import sync_filesystem as _sync_filesystem
 from tagfeed.errors import OutputError
 
 TEXT_SUFFIXES: Final = frozenset({".atom", ".rss", ".json", ".html", ".xml", ".opml"})
@@ -47,8 +50,6 @@ _serial = itertools.count()  # with the pid, a temp name no other writer uses at
 # them behind rendering. IN_FLIGHT bounds the files rendered but not yet written.
 WORKERS: Final = 4
 IN_FLIGHT: Final = 256
-# syncfs(2): every dirty page of one filesystem to stable storage in one call (Linux); elsewhere sync(2)
-_SYNCFS = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,38 +266,6 @@ class _Tree:
             raise first
 
 
-def _sync_filesystem(path: str) -> None:
-    """Every written byte of the filesystem holding ``path`` on stable storage: syncfs(2), or sync(2)."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if _SYNCFS is not None and _SYNCFS(fd) == 0:
-            return
-        os.sync()
-    finally:
-        os.close(fd)
-
-
-def _fsync_directory(path: str) -> None:
-    """The directory's entries (a rename into it, a new subdirectory) on stable storage."""
-    with contextlib.suppress(FileNotFoundError):
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _mkdir(path: str) -> bool:
-    """Make ``path``; True if this call made it, False if it was there already."""
-    try:
-        os.mkdir(path)
-        return True
-    except FileExistsError:
-        if not os.path.isdir(path):
-            raise
-        return False
-
-
 def sweep_temp_files(output_dir: Path | str) -> tuple[str, ...]:
     """Remove temp files a killed build left behind; returns their relative paths.
 
@@ -312,20 +281,3 @@ def sweep_temp_files(output_dir: Path | str) -> tuple[str, ...]:
             path.unlink()
             removed.append(path.relative_to(root).as_posix())
     return tuple(removed)
-
-
-def _same_bytes(target: str, data: bytes, rel: str) -> bool:
-    """True when ``target`` already holds ``data``; one lstat for a missing or different-sized file."""
-    try:
-        st = os.lstat(target)
-    except FileNotFoundError:
-        return False
-    if not stat.S_ISREG(st.st_mode):
-        raise OutputError(rel, "exists and is not a regular file")
-    if st.st_size != len(data):
-        return False
-    try:
-        with open(target, "rb", buffering=0) as handle:
-            return handle.read() == data
-    except FileNotFoundError:
-        return False
