@@ -103,26 +103,28 @@ def _serialize(root: etree._Element) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
 
 
-def _delete_element(body: bytes, rng: random.Random) -> bytes:
-    root = _tree(body)
-    elements = [e for e in root.iter() if e is not root and e.getparent() is not None] if root is not None else []
-    if not elements:
-        return body
-    victim = rng.choice(elements)
-    victim.getparent().remove(victim)  # type: ignore[union-attr]
-    return _serialize(root)  # type: ignore[arg-type]
+def _with_element(change: Callable[[etree._Element, etree._Element, random.Random], None],
+                  ) -> Callable[[bytes, random.Random], bytes]:
+    """A mutation of one element (below the root, chosen by ``rng``) and its parent; bytes an
+    earlier step left unparsable stay as they are."""
+    def mutate(body: bytes, rng: random.Random) -> bytes:
+        root = _tree(body)
+        elements = [e for e in root.iter() if e is not root and e.getparent() is not None] if root is not None else []
+        if not elements or root is None:
+            return body
+        element = rng.choice(elements)
+        change(element, element.getparent(), rng)  # type: ignore[arg-type]
+        return _serialize(root)
+    return mutate
 
 
-def _duplicate_element(body: bytes, rng: random.Random) -> bytes:
-    root = _tree(body)
-    elements = [e for e in root.iter() if e is not root and e.getparent() is not None] if root is not None else []
-    if not elements:
-        return body
-    original = rng.choice(elements)
-    parent = original.getparent()
+def _delete(element: etree._Element, parent: etree._Element, rng: random.Random) -> None:
+    parent.remove(element)
+
+
+def _duplicate(element: etree._Element, parent: etree._Element, rng: random.Random) -> None:
     for _ in range(rng.choice((1, 2, 200))):
-        parent.insert(parent.index(original), copy.deepcopy(original))  # type: ignore[union-attr]
-    return _serialize(root)  # type: ignore[arg-type]
+        parent.insert(parent.index(element), copy.deepcopy(element))
 
 
 def _oversize_text(body: bytes, rng: random.Random) -> bytes:
@@ -191,7 +193,7 @@ def _json_duplicate(data: object, rng: random.Random) -> object:
 
 _BYTE_MUTATIONS = (("truncated", _truncate), ("bytes flipped", _flip), ("junk inserted", _insert_junk),
                    ("oversized run", _oversize_bytes))
-_TREE_MUTATIONS = (("element deleted", _delete_element), ("element duplicated", _duplicate_element),
+_TREE_MUTATIONS = (("element deleted", _with_element(_delete)), ("element duplicated", _with_element(_duplicate)),
                    ("oversized value", _oversize_text))
 _JSON_MUTATIONS = (("value deleted", _json_mutation(_json_delete)), ("value retyped", _json_mutation(_json_retype)),
                    ("items duplicated", _json_mutation(_json_duplicate)))
