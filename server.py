@@ -24,7 +24,9 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
 
+from feeds.write import ensure_root
 from tagfeed.config import Config, FeedSource
+from tagfeed.errors import TagfeedError
 from tagfeed.serving.httpcache import accepts_gzip, clf_line, conditional, gzip_etag
 from tagfeed.serving.healthz import BuildTracker, read_health
 from tagfeed.serving.tree import Entry, FileCache, resolve
@@ -243,6 +245,10 @@ def run_build(config: Config, tracker: BuildTracker) -> None:
         from tagfeed.building.pipeline import build  # lazily: the app serves a tree even without the pipeline
 
         report = build(config)
+    except TagfeedError as exc:  # ours names the file or key: one line, no traceback
+        log.error("build failed: %s; retrying in %ss", exc, config.build_every)
+        tracker.failed(exc)
+        return
     except Exception as exc:  # noqa: BLE001 - any failure waits for the next scheduled try
         log.exception("build failed; retrying in %ss", config.build_every)
         tracker.failed(exc)
@@ -294,11 +300,16 @@ def create_server(app: Flask, host: str, port: int) -> Any:
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, schedule: bool = True) -> None:
     """Listen, build once, rebuild every ``build_every``; return cleanly on SIGINT/SIGTERM."""
     config = served_config(config, host, port)
+    if not config.site.output_url:  # never serve a folder that is not there (OutputError)
+        ensure_root(config.site.output_dir)
     app = create_app(config)
     tracker: BuildTracker = app.extensions["tagfeed"]
     _configure_logs()
+    try:
+        server = create_server(app, host, port)
+    except ValueError as exc:  # waitress's word for an address that is none ("999.1.1.1")
+        raise OSError(f"not an address to listen on ({exc})") from None
     signal.signal(signal.SIGTERM, _stop)
-    server = create_server(app, host, port)
     scheduler = None
     try:  # listening already, so clients wait in the backlog during the first build
         run_build(config, tracker)

@@ -7,6 +7,7 @@ overrides. Relative paths are resolved against the config file's folder.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -186,6 +187,8 @@ def _parse_site(table: Mapping[str, Any], root: Path) -> SiteConfig:
         values["base_url"] += "/"
     if values["max_items"] < 1:
         raise ConfigError("site.max_items", "must be at least 1")
+    if values["cache_max_age"] < 0:
+        raise ConfigError("site.cache_max_age", "must be 0 or more seconds")
     if values["host_gap"] < 0:
         raise ConfigError("site.host_gap", "must be 0 or more seconds")
     if values["archive_page_size"] < 1:
@@ -282,6 +285,17 @@ def env_overrides(data: Mapping[str, Any], environ: Mapping[str, str]) -> dict[s
         else:
             site[key] = raw
     return {**data, "site": site}
+
+
+def unknown_env(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``TAGFEED_*`` variable that is no setting (a typo is otherwise silently ignored)."""
+    known = {s.env for s in SETTINGS.values() if s.env}
+    lines = []
+    for name in sorted(n for n in environ if n.startswith("TAGFEED_") and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"environment: {name} is not a tagfeed setting{hint}; ignored")
+    return lines
 
 
 def default_config_path() -> Path:
