@@ -207,6 +207,24 @@ def explain(target: str, config_path: Path | None, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("folder", default=".", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--seeds", is_flag=True, help="Also copy the sample tag-page dumps and publish them.")
+def init(folder: Path, seeds: bool) -> None:
+    """Write a commented tagfeed.toml (every key with its default) into FOLDER, and with --seeds the seeds."""
+    from tagfeed.starter import init_project
+
+    try:
+        written = init_project(folder, seeds=seeds)
+    except TagfeedError as exc:
+        _fail(exc)
+        raise SystemExit(1) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+    where = "" if folder == Path(".") else f"cd {folder} && "
+    click.echo(f"next: {where}tagfeed build (or tagfeed serve)")
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of the settings, for scripts.")
 @click.option("--markdown", is_flag=True, help="The Markdown table of the README's Settings section.")
 def settings(as_json: bool, markdown: bool) -> None:

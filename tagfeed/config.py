@@ -299,7 +299,8 @@ def unknown_env(environ: Mapping[str, str]) -> list[str]:
 
 
 def default_config_path() -> Path:
-    """The bundled default config: the one beside the seeds in the project tree."""
+    """The bundled default config: the one beside the seeds in a source checkout (an installed
+    wheel has none; ``tagfeed init`` writes one)."""
     return Path(__file__).resolve().parent.parent / "tagfeed.toml"
 
 
@@ -307,6 +308,9 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     """Read ``path`` (else ./tagfeed.toml, else the bundled default) and validate it."""
     if path is None:
         path = Path("tagfeed.toml") if Path("tagfeed.toml").is_file() else default_config_path()
+        if not path.is_file():  # an installed tagfeed, outside a checkout: nothing to fall back on
+            raise ConfigError("tagfeed.toml", f"no config file in {Path.cwd()}: run `tagfeed init` to write one "
+                                              "(`tagfeed init --seeds` with sample sources), or pass --config FILE")
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
