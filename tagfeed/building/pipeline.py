@@ -111,7 +111,7 @@ def _write_site(config: Config, store: Store, urls: Urls, now: datetime, ingest:
     files = render_site(config.site.title, urls, articles, config.site.max_items, archives=archives,
                         fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None,
                         article_digests=digests, version=__version__)
-    files = _counted(itertools.chain(files, [status]), say, estimate_files(articles))
+    files = _counted(itertools.chain(files, status), say, estimate_files(articles))
     clean_key = f"output_clean {config.site.output_dir}"
     store.set_meta(clean_key, "no")
     report = publisher.publish_tree(files)
