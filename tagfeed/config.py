@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from tagfeed.errors import ConfigError
 
-KINDS = ("string", "integer", "duration", "list of strings")  # what ``typed`` checks
+KINDS = ("string", "integer", "boolean", "duration", "list of strings")  # what ``typed`` checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "postgresql://user:password@host/db for state shared by several machines; empty = SQLite in state_dir"),
     Setting("site", "host_gap", 1, "integer",
             "seconds between two requests to one upstream host (one request at a time per host)"),
+    Setting("site", "metrics", False, "boolean",
+            "serve Prometheus metrics at /metrics (per source, per build, per request), on serve's host and port"),
     Setting("schedule", "build_every", "15m", "duration", "how often `serve` rebuilds the feeds"),
     Setting("tagpage", "paths", None, "list of strings",
             "tag-page dumps to read: paths or globs, relative to the config"),
@@ -74,6 +76,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("feed", "max_bytes", 10 * 1024 * 1024, "integer", "largest (decompressed) body read, in bytes"),
 )}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
 
@@ -105,6 +108,8 @@ def typed(setting: Setting, value: Any, where: str) -> Any:
         return parse_duration(value, where)
     if setting.kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(where, f"expected an integer, got {value!r}")
+    if setting.kind == "boolean" and not isinstance(value, bool):
+        raise ConfigError(where, f"expected true or false, got {value!r}")
     if setting.kind == "string" and not isinstance(value, str):
         raise ConfigError(where, f"expected a string, got {value!r}")
     if setting.kind == "list of strings":
@@ -135,6 +140,7 @@ class SiteConfig:
     s3_endpoint_url: str = default("site.s3_endpoint_url")
     store: str = default("site.store")  # a postgresql:// URL (tagfeed/store/postgres.py), or "" for SQLite in state_dir
     host_gap: int = default("site.host_gap")  # seconds between requests to one upstream host (sources/hostgate.py)
+    metrics: bool = default("site.metrics")  # GET /metrics under serve (tagfeed/serving/metrics.py)
     # "s3://bucket/prefix" when output_dir names an object store (tagfeed.building.publish); output_dir
     # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
     output_url: str = ""
@@ -282,6 +288,10 @@ def env_overrides(data: Mapping[str, Any], environ: Mapping[str, str]) -> dict[s
                 site[key] = int(raw)
             except ValueError:
                 raise ConfigError(setting.env, f"expected an integer, got {raw!r}") from None
+        elif setting.kind == "boolean":
+            if raw.strip().lower() not in _BOOLEANS:
+                raise ConfigError(setting.env, f"expected true or false (1/0, yes/no), got {raw!r}")
+            site[key] = _BOOLEANS[raw.strip().lower()]
         else:
             site[key] = raw
     return {**data, "site": site}

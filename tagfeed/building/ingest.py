@@ -65,6 +65,7 @@ class Ingest:
     seen: int = 0  # distinct articles read, quiet dumps' included
     not_due: int = 0  # feeds not polled this build: their time has not come
     gone: int = 0  # feeds not polled any more (HTTP 410)
+    counts: dict[str, int] = field(default_factory=dict)  # articles each source gave this build (/metrics)
     units: int = 0  # what the reading bar counted: dumps, globs matching nothing, feeds
     aggregator: Aggregator | None = None  # this build's polling, holding each poll's new state
 
@@ -160,6 +161,7 @@ def ingest_tagpages(source: TagPageSource, store: Store, ingest: Ingest, now: da
             continue
         ingest.order.append(name)
         ingest.names.add(name)
+        ingest.counts[name] = count
         if warning := yield_warning(states.get(name), name, count):
             log.warning("%s", warning)
             ingest.ok += 1
@@ -208,6 +210,7 @@ def ingest_feed(source: FeedSource, aggregator: Aggregator, ingest: Ingest) -> N
     """Poll one feed when due (tagfeed.poll.aggregate keeps its state); failures go to the report."""
     poll = aggregator.poll(source)
     ingest.names.add(source.url)
+    ingest.counts[source.url] = len(poll.articles)
     ingest.order.append(source.url)
     if poll.error:
         log.error("%s", poll.error)

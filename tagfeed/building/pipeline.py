@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -76,15 +77,19 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
             sweep_temp_files(config.site.output_dir)
         _drop_parse_cache(config.site.state_dir)
         markers = settled.load(store)  # dumps settled as they are: not parsed or settled again
+        clock = _Stages()
         ingest = ingest_sources(config, store, now, say, user_agent=agent, markers=markers,
                                 fetch_all=fetch_all, poll_feeds=poll_feeds)
+        clock.lap("read")
         gc.freeze()  # what was read lives through the build (see _long_lived)
         with settling_articles(store):  # workers settle polled articles meanwhile
             new = settle(store, ingest.articles, now)
         ingest.write_sightings(store, now)
         settled.save(store, ingest.order, ingest.markers.items(), markers)  # only now: their articles are stored
         ingest.save_states()  # only now: the articles of every poll are stored
+        clock.lap("settle")
         written, unchanged, total = _write_site(config, store, urls, now, ingest, say)
+        clock.lap("write")
     if config.site.websub_hub:  # after the lock: a slow hub never holds up the next build
         ping_hub(config.site.websub_hub, changed_feed_urls(urls, written), user_agent=agent)
     return BuildReport(
@@ -92,7 +97,21 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         sources_not_due=ingest.not_due, sources_gone=ingest.gone,
         articles_seen=ingest.seen, articles_new=new, articles_total=total,
         written=tuple(written), unchanged=unchanged, errors=tuple(ingest.errors), warnings=tuple(ingest.warnings),
+        stages=tuple(clock.laps), read_by_source=tuple(ingest.counts.items()),
     )
+
+
+class _Stages:
+    """Wall time per stage of one build, for /metrics (never in a file: outputs stay clock-free)."""
+
+    def __init__(self) -> None:
+        self.laps: list[tuple[str, float]] = []
+        self._start = time.monotonic()
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.laps.append((stage, now - self._start))
+        self._start = now
 
 
 def _write_site(config: Config, store: Store, urls: Urls, now: datetime, ingest: Ingest,

@@ -25,6 +25,8 @@ class BuildReport:
     warnings: tuple[str, ...] = ()  # e.g. a tag page's yield dropped (tagfeed/building/incidents.py)
     sources_not_due: int = 0  # feeds whose next poll has not come: not read, not failed
     sources_gone: int = 0  # feeds that answered 410: never polled again
+    stages: tuple[tuple[str, float], ...] = ()  # seconds per stage ("read", "settle", "write"), for /metrics
+    read_by_source: tuple[tuple[str, int], ...] = ()  # articles each source gave this build (0: not read)
 
     def summary(self) -> str:
         warned = f"; warnings: {len(self.warnings)}" if self.warnings else ""

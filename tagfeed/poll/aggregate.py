@@ -25,6 +25,7 @@ from tagfeed import __version__
 from tagfeed.config import FeedSource, default
 from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, RETRY_AFTER, Failure, FetchError, SourceError,
                             StoreError, unexpected)
+from tagfeed.metrics import RECORDER
 from tagfeed.store.sqlite import SourceState, Store
 
 log = logging.getLogger("tagfeed.poll.aggregate")
@@ -147,6 +148,8 @@ class Aggregator:
         try:
             return self._poll(source, old, url, rng)
         except SourceError as exc:
+            if self._last is None:  # no answer at all: a refused connection, a timeout, DNS
+                RECORDER.fetched(source.url, None, 0)
             return self._failed(old, Outcome.ERROR, rng, source, exc.failure(), self._last)
         except StoreError:
             raise
@@ -163,6 +166,7 @@ class Aggregator:
                        total_timeout=self.timeouts[1],
                        gate=lambda hop: self.gate.turn(hop, self.host_gap))
         self._last = result
+        RECORDER.fetched(source.url, result.status, len(result.body or b""))
         if result.permanent_url:
             log.warning("%s moved permanently to %s; polling the new URL from now on", url, result.permanent_url)
         if result.outcome is Outcome.NOT_MODIFIED:
