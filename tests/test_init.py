@@ -10,7 +10,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from helpers import ROOT, clean_env, free_port, stop_process
+from helpers import ROOT, clean_env, copy_tracked, free_port, stop_process
 from tagfeed import settings_text
 from tagfeed.config import SETTINGS, Config, SiteConfig, default, parse_config
 from tagfeed.starter import seed_files
@@ -60,7 +60,8 @@ def _get(port: int, path: str) -> int:
 
 def test_a_wheel_in_a_fresh_venv_inits_builds_and_serves(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT),
+    source = copy_tracked(tmp_path / "source")  # built from the tracked files, like a release
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(source),
                     "-w", str(wheels)], check=True, capture_output=True, timeout=300, env=clean_env())
     (wheel,) = wheels.glob("tagfeed-*.whl")
     venv = tmp_path / "venv"
