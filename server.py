@@ -25,8 +25,11 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
 
 from feeds.archive import max_age_for
+from feeds.write import ensure_root
 from tagfeed.config import Config
-from tagfeed.serving.httpcache import accepts_gzip, clf_line, conditional, gzip_etag
+from tagfeed.errors import TagfeedError
+from tagfeed.metrics import RECORDER
+from tagfeed.serving.httpcache import accepts_gzip, clf_line, conditional, file_kind, gzip_etag
 from tagfeed.serving.healthz import BuildTracker, read_health
 from tagfeed.serving.schedule import Ticker, tick_seconds
 from tagfeed.serving.tree import Entry, FileCache, resolve
@@ -42,6 +45,7 @@ ALLOW = ", ".join(METHODS)
 # DESIGN.md's URL for the OPML file; the tree holds it as feeds.opml (see README, "Design notes").
 ALIASES = {"opml.xml": "feeds.opml"}
 # RFC 5005 archive pages never change their entries (the newest gains one next-archive link, once).
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _file_response(entry: Entry, max_age: int) -> Response:
@@ -84,10 +88,13 @@ class FastFiles:
     other request, or a path that routing would not send to a file, goes to Flask.
     """
 
-    def __init__(self, app: Flask, lookup: Callable[[str], tuple[Entry, int] | None]) -> None:
+    def __init__(self, app: Flask, lookup: Callable[[str], tuple[Entry, int] | None],
+                 count: Callable[[str, str], None] | None = None) -> None:
         self.app, self.wsgi, self.lookup = app, app.wsgi_app, lookup
         self._routes: dict[str, str | None] = {}  # PATH_INFO -> the file's url_path, or None
         self._made: dict[tuple[int, bool, int], tuple[Entry, _Heads]] = {}  # (id(entry), gzip, max_age)
+        self.count = count  # (status, file kind) -> None: /metrics' request counter, when on
+        self._kinds: dict[str, str] = {}  # url_path -> its file kind, for ``count``
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         answer = self.answer(environ)
@@ -105,7 +112,15 @@ class FastFiles:
             return None
         url_path = self._route(environ.get("PATH_INFO") or "/")
         found = self.lookup(url_path) if url_path is not None else None
-        return None if found is None else self._respond(environ, *found)
+        if found is None:
+            return None
+        answer = self._respond(environ, *found)
+        if self.count is not None and url_path is not None:  # one dict look-up and one increment
+            kind = self._kinds.get(url_path)
+            if kind is None:
+                kind = self._kinds[url_path] = file_kind(url_path) if len(self._kinds) < 65536 else "other"
+            self.count(answer[0][:3], kind)
+        return answer
 
     def _route(self, path: str) -> str | None:
         if path in self._routes:
@@ -211,10 +226,36 @@ def create_app(config: Config) -> Flask:
 
     app.add_url_rule("/", "index", lambda: send("index.html"), methods=METHODS, provide_automatic_options=False)
     app.add_url_rule("/<path:url_path>", "file", send, methods=METHODS, provide_automatic_options=False)
+    count = _add_metrics(app, config) if config.site.metrics else None
     app.register_error_handler(HTTPException, _error_response)
     app.after_request(_log_request)
-    app.wsgi_app = FastFiles(app, lookup)  # type: ignore[method-assign]
+    if count is not None:
+        app.after_request(lambda response: _count_request(response, count))
+    app.wsgi_app = FastFiles(app, lookup, count)  # type: ignore[method-assign]
     return app
+
+
+def _add_metrics(app: Flask, config: Config) -> Callable[[str, str], None]:
+    """``GET /metrics`` (site.metrics): Prometheus text from tagfeed.serving.metrics; returns the
+    request counter the fast path and Flask's responses increment."""
+    from prometheus_client import generate_latest
+
+    from tagfeed.serving.metrics import metrics_registry
+
+    registry, requests = metrics_registry(config)
+
+    @app.route("/metrics", methods=METHODS, provide_automatic_options=False)
+    def metrics() -> Response:
+        # the classic text format (what generate_latest writes for tagfeed's plain names), which
+        # every Prometheus reads, rather than prometheus_client's newer "version=1.0.0" label
+        return Response(generate_latest(registry), headers={"Content-Type": METRICS_TYPE, "Cache-Control": "no-store"})
+
+    return requests.count
+
+
+def _count_request(response: Response, count: Callable[[str, str], None]) -> Response:
+    count(str(response.status_code), file_kind(request.path.lstrip("/")))
+    return response
 
 
 # -- serve: build, schedule, listen ---------------------------------------------------------
@@ -243,11 +284,18 @@ def run_build(config: Config, tracker: BuildTracker) -> None:
         from tagfeed.building.pipeline import build  # lazily: the app serves a tree even without the pipeline
 
         report = build(config)
+    except TagfeedError as exc:  # ours names the file or key: one line, no traceback
+        log.error("build failed: %s; retrying in %ss", exc, config.build_every)
+        tracker.failed(exc)
+        RECORDER.built(None)
+        return
     except Exception as exc:  # noqa: BLE001 - any failure waits for the next scheduled try
         log.exception("build failed; retrying in %ss", config.build_every)
         tracker.failed(exc)
+        RECORDER.built(None)
         return
     tracker.succeeded(report)
+    RECORDER.built(report)
     log.info("build: %s", report.summary())
 
 
@@ -302,11 +350,16 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, schedule: b
     """Listen, build once, then tick (``tagfeed.serving.schedule``): poll due feeds, build when
     something changed or ``build_every`` passed; return cleanly on SIGINT/SIGTERM."""
     config = served_config(config, host, port)
+    if not config.site.output_url:  # never serve a folder that is not there (OutputError)
+        ensure_root(config.site.output_dir)
     app = create_app(config)
     tracker: BuildTracker = app.extensions["tagfeed"]
     _configure_logs()
+    try:
+        server = create_server(app, host, port)
+    except ValueError as exc:  # waitress's word for an address that is none ("999.1.1.1")
+        raise OSError(f"not an address to listen on ({exc})") from None
     signal.signal(signal.SIGTERM, _stop)
-    server = create_server(app, host, port)
     scheduler = None
     try:  # listening already, so clients wait in the backlog during the first build
         run_build(config, tracker)

@@ -15,6 +15,10 @@ RUN_DIR=$(realpath -m "${RUN_DIR:-run-local}")
 PGPORT=${PGPORT:-54329}
 WORKERS=${WORKERS:-2}
 read -r -a TAGFEED <<<"${TAGFEED:-tagfeed}"
+if ! command -v "${TAGFEED[0]}" >/dev/null; then
+    echo "run-local.sh: '${TAGFEED[0]}' not found: activate the venv (. .venv/bin/activate) or set TAGFEED=.venv/bin/tagfeed" >&2
+    exit 1
+fi
 BINDIR=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$BINDIR" ] || [ ! -x "$BINDIR/initdb" ]; then
     echo "run-local.sh: PostgreSQL is not installed (Debian package 'postgresql')" >&2
@@ -56,5 +60,10 @@ done
 echo "run-local.sh: PostgreSQL on 127.0.0.1:$PGPORT, $WORKERS workers; logs in $RUN_DIR" >&2
 status=0
 wait -n "${pids[@]}" || status=$?  # returns when a worker exits, or a signal runs the trap
+if [ "$status" -ne 0 ]; then  # the reason is in a worker's log: say it here too
+    for n in $(seq 1 "$WORKERS"); do
+        tail -n 1 "$RUN_DIR/worker-$n.log" 2>/dev/null | sed "s/^/run-local.sh: worker $n: /" >&2 || true
+    done
+fi
 stop
 exit "$status"

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from feeds.channel import GENERATOR, Channel, EntryFacts, entry_dates, entry_facts, entry_summary
-from feeds.status import SourceStatus
+from feeds.status import SourceDetail, SourceStatus
 from feeds.urls import FORMAT_NAMES, FORMATS, MEDIA_TYPES, Urls
 from sources.model import Article, Enclosure, Tag
 from tagfeed.errors import RenderError
@@ -214,7 +214,8 @@ _INDEX_FEEDS = ", as Atom, RSS and JSON feeds, one per tag.</p>\n"
 _TAG_END = '" type="application/atom+xml">Atom</a>\n<a href="'
 _SOURCES_TOP = ('<section id="sources">\n<h2>Sources</h2>\n<p>Incidents (a source failing, a tag page giving far '
                 'fewer articles) are also a feed:\n<a href="')
-_SOURCES_LIST = '" type="application/atom+xml">source status (Atom)</a>.</p>\n<ul class="items">\n'
+_SOURCES_LIST = ('" type="application/atom+xml">source status (Atom)</a>. Each source, its state and what to do:\n'
+                 '<a href="status.html">status page</a>.</p>\n<ul class="items">\n')
 
 
 def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[Article],
@@ -262,3 +263,41 @@ def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[
         out.append("</ul>\n</section>\n")
     out.append(_FOOT)
     return "".join(out).encode("utf-8")
+
+
+_STATUS_INTRO = ("<h1>Source status</h1>\n<p>Every configured source: its state, what it gave, and what to do when "
+                 "it fails. Times are shown while a source is not ok. Incidents are also a feed:\n<a href=\"")
+
+
+def render_status_page(site_title: str, urls: Urls, sources: Sequence[SourceDetail]) -> bytes:
+    """status.html: each source with its state, articles, last error, last success and next try
+    while failing, and what to do; links status.atom and the server's live /healthz."""
+    here = urls.status_page_path()
+    main = [_STATUS_INTRO, _e(urls.href(here, urls.status_path())),
+            '" type="application/atom+xml">status.atom</a>; the live state (from <code>tagfeed serve</code>):\n'
+            '<a href="', _e(urls.href(here, "healthz")), '">/healthz</a>.</p>\n']
+    if not sources:
+        main.append("<p>No sources configured.</p>\n")
+    else:
+        main.append('<ul class="items">\n')
+        for source in sources:
+            main += ["<li>\n<h2><code>", _e(source.name), "</code></h2>\n",
+                     '<p><span class="state state-', _e(source.state), '">', _e(source.state_name), "</span> · ",
+                     _e(source.kind), " · ", _e(str(source.articles)), " article(s)</p>\n"]
+            if source.last_error:
+                main += ['<p class="error">Last error: ', _e(source.last_error), "</p>\n"]
+            if source.last_ok:
+                main += ['<p class="meta">Last success ', _time_in_zone(source.last_ok), "</p>\n"]
+            if source.next_try:
+                main += ['<p class="meta">Next try ', _time_in_zone(source.next_try), "</p>\n"]
+            if source.todo:
+                main += ['<p class="todo">What to do: ', _e(source.todo), "</p>\n"]
+            main.append("</li>\n")
+        main.append("</ul>\n")
+    return _frame(f"Source status — {site_title}", (), urls, here, site_title, main)
+
+
+def _time_in_zone(moment: datetime) -> str:
+    """A ``<time>`` in the moment's own zone (not ``_time``'s cache, which takes equal moments in
+    two zones for one)."""
+    return f'<time datetime="{_e(moment.isoformat())}">{_e(human_date(moment))}</time>'

@@ -39,6 +39,25 @@ class SourceStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceDetail:
+    """One source as status.html shows it. Times only while it is not ok (``last_ok``: its last
+    success before it failed), so a site whose sources all work keeps the page's bytes."""
+
+    name: str
+    kind: str
+    state: str
+    articles: int
+    todo: str  # what the operator should do, in words; "" when nothing
+    last_error: str | None = None
+    last_ok: datetime | None = None
+    next_try: datetime | None = None
+
+    @property
+    def state_name(self) -> str:
+        return STATE_NAMES.get(self.state, self.state)
+
+
+@dataclass(frozen=True, slots=True)
 class Incident:
     id: str
     source: str

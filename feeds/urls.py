@@ -28,6 +28,7 @@ FORMAT_NAMES: Final[dict[str, str]] = {"atom": "Atom", "rss": "RSS", "json": "JS
 
 INDEX: Final = "index.html"
 STATUS: Final = "status.atom"  # incidents, one entry each (feeds/status.py); never content
+STATUS_PAGE: Final = "status.html"  # every source, its state and what to do (feeds/html.py)
 OPML: Final = "feeds.opml"  # not .xml: every *.xml is taken for a feed by validators and readers
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
@@ -48,6 +49,9 @@ class Urls:
 
     def status_path(self) -> str:
         return STATUS
+
+    def status_page_path(self) -> str:
+        return STATUS_PAGE
 
     def all_path(self, fmt: PageFormat) -> str:
         """The feeds of every article; their HTML page is the index."""

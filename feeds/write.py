@@ -136,6 +136,21 @@ class _Folder:
         self.chmod: bool | None = None
 
 
+def ensure_root(root: Path) -> bool:
+    """Make the output directory (and its parents); True when this call made it. One
+    ``OutputError`` naming it when it cannot be made or is not a directory."""
+    try:
+        root.mkdir(parents=True)
+        return True
+    except FileExistsError:
+        if not root.is_dir():
+            raise OutputError(str(root), "exists and is not a directory (site.output_dir)") from None
+        return False
+    except OSError as exc:
+        raise OutputError(str(root), f"cannot create the output directory (site.output_dir): "
+                                     f"{exc.strerror or exc}") from None
+
+
 class _Tree:
     """The state of one ``write_tree`` call, shared by its threads: its folders, and the temp files
     written but not yet in place (``staged``: appending to a list is atomic across threads)."""
@@ -143,13 +158,7 @@ class _Tree:
     __slots__ = ("prefix", "folders", "pid", "staged")
 
     def __init__(self, root: Path) -> None:
-        try:
-            root.mkdir(parents=True)
-            fresh = True
-        except FileExistsError:
-            if not root.is_dir():
-                raise
-            fresh = False
+        fresh = ensure_root(root)
         real = os.path.realpath(root)
         self.prefix = real if real.endswith("/") else real + "/"
         self.pid = os.getpid()

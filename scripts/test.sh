@@ -5,13 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-# tests/test_readers.py drives real clients from Debian packages, and tests/test_pgstore.py
-# starts a real PostgreSQL from them: install the missing ones with apt (as root or with
+# tests/test_readers.py drives real clients from Debian packages, tests/test_pgstore.py
+# starts a real PostgreSQL and tests/test_metrics.py a real Prometheus from them: install the missing ones with apt (as root or with
 # passwordless sudo). Without them those tests fail, naming the tool; they are never skipped.
 install_readers() {
     local missing=() sudo=()
     command -v newsboat >/dev/null || missing+=(newsboat)
     command -v chromium >/dev/null || missing+=(chromium)
+    command -v promtool >/dev/null || missing+=(prometheus)  # tests/test_metrics.py: promtool and a real server
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,13 @@ import click
 from sources.model import Article
 from sources.tagpage import read_tagpage
 from tagfeed import __version__, settings_text
-from tagfeed.config import Config, load_config, parse_duration
-from tagfeed.errors import ConfigError, TagfeedError
+from tagfeed.config import Config, load_config, parse_duration, unknown_env
+from tagfeed.errors import ConfigError, ExplainError, TagfeedError
 from tagfeed.explain import explain as explain_target
 from tagfeed.explain_text import render_lines
 from tagfeed.store.postgres import open_store
 from tagfeed.building.pipeline import build as run_build
-from tagfeed.progress import TerminalProgress
+from tagfeed.progress import LogAroundBar, TerminalProgress
 from tagfeed.subscriptions import import_opml as import_subscriptions
 
 
@@ -33,6 +34,8 @@ def _fail(error: TagfeedError) -> None:
 
 
 def _load(config_path: Path | None) -> Config:
+    for line in unknown_env(os.environ):
+        click.echo(f"tagfeed: warning: {line}", err=True)
     try:
         return load_config(config_path)
     except TagfeedError as exc:
@@ -95,6 +98,9 @@ def build(config_path: Path | None, strict: bool, fetch_all: bool) -> None:
     logging.getLogger("tagfeed.building.ingest").handlers[:] = [logging.NullHandler()]
     logging.getLogger("tagfeed.building.ingest").propagate = False
     progress = TerminalProgress()
+    # the summary is the build's output: only warnings and errors beside it, drawn above the bar
+    logging.getLogger().handlers[:] = [LogAroundBar(progress)]
+    logging.getLogger().setLevel(logging.WARNING)
     try:
         report = run_build(config, progress=progress, fetch_all=fetch_all)
     except TagfeedError as exc:
@@ -126,6 +132,9 @@ def serve(config_path: Path | None, host: str, port: int, no_schedule: bool) -> 
         server.serve(config, host=host, port=port, schedule=not no_schedule)
     except OSError as exc:
         click.echo(f"tagfeed: error: cannot serve on {host}:{port}: {exc}", err=True)
+        raise SystemExit(1) from None
+    except TagfeedError as exc:
+        _fail(exc)
         raise SystemExit(1) from None
 
 
@@ -182,6 +191,9 @@ def explain(target: str, config_path: Path | None, as_json: bool) -> None:
     """
     config = _load(config_path)
     try:
+        if not config.site.store and not (config.site.state_dir / "tagfeed.sqlite3").is_file():
+            # explain writes nothing: opening SQLite here would create the store file
+            raise ExplainError(target, f"no store in {config.site.state_dir} yet: run `tagfeed build` first")
         with open_store(config.site) as store:
             facts = explain_target(config, store, target, cwd=Path.cwd())
     except TagfeedError as exc:
@@ -192,6 +204,24 @@ def explain(target: str, config_path: Path | None, as_json: bool) -> None:
         return
     for line in render_lines(facts):
         click.echo(line)
+
+
+@main.command()
+@click.argument("folder", default=".", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--seeds", is_flag=True, help="Also copy the sample tag-page dumps and publish them.")
+def init(folder: Path, seeds: bool) -> None:
+    """Write a commented tagfeed.toml (every key with its default) into FOLDER, and with --seeds the seeds."""
+    from tagfeed.starter import init_project
+
+    try:
+        written = init_project(folder, seeds=seeds)
+    except TagfeedError as exc:
+        _fail(exc)
+        raise SystemExit(1) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+    where = "" if folder == Path(".") else f"cd {folder} && "
+    click.echo(f"next: {where}tagfeed build (or tagfeed serve)")
 
 
 @main.command()

@@ -7,6 +7,7 @@ overrides. Relative paths are resolved against the config file's folder.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -63,6 +64,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "postgresql://user:password@host/db for state shared by several machines; empty = SQLite in state_dir"),
     Setting("site", "host_gap", 1, "integer",
             "seconds between two requests to one upstream host (one request at a time per host)"),
+    Setting("site", "metrics", False, "boolean",
+            "serve Prometheus metrics at /metrics (per source, per build, per request), on serve's host and port"),
     Setting("schedule", "build_every", "15m", "duration", "how often `serve` rebuilds the feeds"),
     Setting("tagpage", "paths", None, "list of strings",
             "tag-page dumps to read: paths or globs, relative to the config"),
@@ -81,6 +84,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("page", "max_bytes", 5 * 1024 * 1024, "integer", "largest (decompressed) page read, in bytes"),
 )}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
 
@@ -112,10 +116,10 @@ def typed(setting: Setting, value: Any, where: str) -> Any:
         return parse_duration(value, where)
     if setting.kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(where, f"expected an integer, got {value!r}")
-    if setting.kind == "string" and not isinstance(value, str):
-        raise ConfigError(where, f"expected a string, got {value!r}")
     if setting.kind == "boolean" and not isinstance(value, bool):
         raise ConfigError(where, f"expected true or false, got {value!r}")
+    if setting.kind == "string" and not isinstance(value, str):
+        raise ConfigError(where, f"expected a string, got {value!r}")
     if setting.kind == "table of strings":
         if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
             raise ConfigError(where, f"expected a table of strings, got {value!r}")
@@ -148,6 +152,7 @@ class SiteConfig:
     s3_endpoint_url: str = default("site.s3_endpoint_url")
     store: str = default("site.store")  # a postgresql:// URL (tagfeed/store/postgres.py), or "" for SQLite in state_dir
     host_gap: int = default("site.host_gap")  # seconds between requests to one upstream host (sources/hostgate.py)
+    metrics: bool = default("site.metrics")  # GET /metrics under serve (tagfeed/serving/metrics.py)
     # "s3://bucket/prefix" when output_dir names an object store (tagfeed.building.publish); output_dir
     # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
     output_url: str = ""
@@ -220,6 +225,8 @@ def _parse_site(table: Mapping[str, Any], root: Path) -> SiteConfig:
         values["base_url"] += "/"
     if values["max_items"] < 1:
         raise ConfigError("site.max_items", "must be at least 1")
+    if values["cache_max_age"] < 0:
+        raise ConfigError("site.cache_max_age", "must be 0 or more seconds")
     if values["host_gap"] < 0:
         raise ConfigError("site.host_gap", "must be 0 or more seconds")
     if values["archive_page_size"] < 1:
@@ -329,13 +336,29 @@ def env_overrides(data: Mapping[str, Any], environ: Mapping[str, str]) -> dict[s
                 site[key] = int(raw)
             except ValueError:
                 raise ConfigError(setting.env, f"expected an integer, got {raw!r}") from None
+        elif setting.kind == "boolean":
+            if raw.strip().lower() not in _BOOLEANS:
+                raise ConfigError(setting.env, f"expected true or false (1/0, yes/no), got {raw!r}")
+            site[key] = _BOOLEANS[raw.strip().lower()]
         else:
             site[key] = raw
     return {**data, "site": site}
 
 
+def unknown_env(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``TAGFEED_*`` variable that is no setting (a typo is otherwise silently ignored)."""
+    known = {s.env for s in SETTINGS.values() if s.env}
+    lines = []
+    for name in sorted(n for n in environ if n.startswith("TAGFEED_") and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"environment: {name} is not a tagfeed setting{hint}; ignored")
+    return lines
+
+
 def default_config_path() -> Path:
-    """The bundled default config: the one beside the seeds in the project tree."""
+    """The bundled default config: the one beside the seeds in a source checkout (an installed
+    wheel has none; ``tagfeed init`` writes one)."""
     return Path(__file__).resolve().parent.parent / "tagfeed.toml"
 
 
@@ -343,6 +366,9 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     """Read ``path`` (else ./tagfeed.toml, else the bundled default) and validate it."""
     if path is None:
         path = Path("tagfeed.toml") if Path("tagfeed.toml").is_file() else default_config_path()
+        if not path.is_file():  # an installed tagfeed, outside a checkout: nothing to fall back on
+            raise ConfigError("tagfeed.toml", f"no config file in {Path.cwd()}: run `tagfeed init` to write one "
+                                              "(`tagfeed init --seeds` with sample sources), or pass --config FILE")
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -7,6 +7,7 @@ and the summary line is the only output either way.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -46,8 +47,34 @@ class TerminalProgress:
             self.done += step
 
     def close(self) -> None:
-        """Finish the current bar (a skipped group leaves it short of its estimate)."""
+        """Finish the current bar at the count reached: the estimate gives way to what was done,
+        so the last figure shown is the one the summary gives."""
         if self.bar is not None:
-            self.bar.update(self.bar.length - self.done)
+            self.bar.length = max(self.done, 1)
+            self.bar.update(0)
+            self.bar.render_progress()
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+    def above(self, line: str) -> None:
+        """Write ``line`` on its own line above the bar, then draw the bar again below it."""
+        if self.bar is None:
+            click.echo(line, file=self.stream)
+            return
+        click.echo("\r\x1b[K" + line, file=self.stream)
+        self.bar.render_progress()
+
+
+class LogAroundBar(logging.Handler):
+    """Log records as ``tagfeed: warning: ...`` lines, above the progress bar, never through it."""
+
+    def __init__(self, progress: TerminalProgress) -> None:
+        super().__init__()
+        self.progress = progress
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.progress.above(f"tagfeed: {record.levelname.lower()}: {self.format(record)}")
+        except Exception:  # noqa: BLE001 - logging must never break a build
+            self.handleError(record)

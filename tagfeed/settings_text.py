@@ -47,3 +47,41 @@ def as_json(settings: Iterable[Setting] = SETTINGS.values()) -> list[dict[str, A
     """One object per key; ``default`` as in TOML (null when required), ``env`` null when none."""
     return [{"key": s.name, "default": s.default, "type": s.kind, "env": s.env or None, "help": s.help}
             for s in settings]
+
+
+SAMPLE_FEED = "https://example.org/feed.xml"
+SOURCE_TABLES = ("tagpage", "feed")  # ``[[sources]]`` kinds in the order tagfeed.toml shows them
+
+
+def _commented(setting: Setting, value: str | None = None, *, on: bool = False) -> str:
+    """``key = value  # help`` (commented out unless ``on``): the default unless ``value`` is given."""
+    shown = value if value is not None else literal(setting)
+    env = f" (env {setting.env})" if setting.env else ""
+    return f"{'' if on else '# '}{setting.key} = {shown}  # {setting.help}{env}"
+
+
+def toml(seeds: bool) -> str:
+    """The commented tagfeed.toml ``tagfeed init`` writes: every key with its default and help,
+    from SETTINGS. With ``seeds`` a tag-page source publishes ``seeds/*.txt``; without it every
+    source is an example to uncomment."""
+    lines = ["# tagfeed configuration, written by `tagfeed init`.",
+             "# Every key is shown with its default, commented out: remove the '# ' to change it.",
+             "# `tagfeed settings` lists the same keys; docs: README.md, Settings.", ""]
+    for table in ("site", "schedule"):
+        lines.append(f"[{table}]")
+        lines += [_commented(s) for s in SETTINGS.values() if s.table == table]
+        lines.append("")
+    kinds = [*SOURCE_TABLES, *sorted({s.table for s in SETTINGS.values()} - {"site", "schedule", *SOURCE_TABLES})]
+    for kind in kinds:
+        on = seeds and kind == "tagpage"
+        mark = "" if on else "# "
+        lines += [f"# A source of type {kind!r}:" if not on else "# The seed tag-page dumps:",
+                  f"{mark}[[sources]]", f'{mark}type = "{kind}"']
+        for s in (s for s in SETTINGS.values() if s.table == kind):
+            if s.default is None:  # required: shown with an example value, on when the source is
+                example = '["seeds/*.txt"]' if s.kind == "list of strings" else json.dumps(SAMPLE_FEED)
+                lines.append(_commented(s, example, on=on))
+            else:
+                lines.append(_commented(s))
+        lines.append("")
+    return "\n".join(lines)

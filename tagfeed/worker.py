@@ -59,7 +59,10 @@ class Worker:
     def run(self) -> None:
         """Poll and build until stopped. A lost database (PostgreSQL restarted, a failover, a
         dropped connection) is logged and reconnected after 1, 2, 4 ... 60 s, not fatal."""
-        import psycopg  # the worker needs the postgresql extra; the CLI imports this module lazily
+        try:
+            import psycopg  # the worker needs the postgresql extra; the CLI imports this module lazily
+        except ImportError:
+            raise StoreError("tagfeed work needs psycopg: pip install 'tagfeed[postgresql]'") from None
 
         delay = 1.0
         while not self.stop.is_set():

@@ -50,6 +50,16 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def copy_tracked(clone: Path) -> Path:
+    """A fresh copy of the files git tracks (nothing built, no venv, no output), at ``clone``."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, clone / name)
+    return clone
+
+
 def clean_env(*drop: str) -> dict[str, str]:
     """This process's environment without TAGFEED_* (and names starting with ``drop``), so a
     developer's own settings never leak into a test's tagfeed."""

@@ -22,7 +22,7 @@ from tagfeed.config import FeedSource, load_config
 from tagfeed.errors import INTERNAL, UNREADABLE, Failure
 from tagfeed.building.pipeline import build
 from tagfeed.store.sqlite import SourceState, Store
-from helpers import ROOT, run_tagfeed
+from helpers import ROOT, free_port, run_tagfeed
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 BASE = "http://127.0.0.1:8080/"
@@ -83,7 +83,8 @@ def test_next_state_after_failures_backs_off_then_recovers() -> None:
     for n in range(1, 5):
         state = next_state(state, Outcome.ERROR, T0, rng, every=600,
                            failure=Failure(kind=UNREADABLE, message=f"boom {n}"))
-        assert state.state == "error" and state.error_count == n and state.etag is None
+        assert state.state == "error" and state.error_count == n
+        assert state.etag == '"x"'  # no new body came: the last good body's validators stay
         assert state.next_fetch is not None and state.next_fetch - T0 <= timedelta(seconds=600 * 2 ** (n - 1))
     state = next_state(state, Outcome.NOT_MODIFIED, T0, rng, every=600)
     assert (state.state, state.error_count, state.last_error, state.article_count) == ("ok", 0, None, 4)
@@ -123,6 +124,46 @@ def test_second_poll_is_conditional_and_a_304_changes_nothing(httpserver: HTTPSe
         dataclasses.replace(before, last_ok=None, last_attempt=None, next_fetch=None)
 
 
+def test_failures_without_a_new_body_keep_the_validators(httpserver: HTTPServer, store: Store) -> None:
+    """A 429, a 500 and a refused connection leave the ETag and Last-Modified of the last good
+    body, so the poll after them is conditional (a 304); a 200 that cannot be parsed drops them."""
+    answers = iter(["ok", "429", "500", "ok", "bad", "ok"])
+
+    def upstream(request: Request) -> Response:
+        answer = next(answers)
+        if answer == "429":
+            return Response("slow down", status=429, headers={"Retry-After": "1"})
+        if answer == "500":
+            return Response("oops", status=500)
+        if answer == "bad":
+            return Response(b"\x00 not a feed", headers={"ETag": '"broken"'}, content_type="application/rss+xml")
+        return _conditional_feed(request)
+
+    httpserver.expect_request("/feed").respond_with_handler(upstream)
+    source = FeedSource(url=httpserver.url_for("/feed"), every=60)
+    now = T0
+    for expected in ("ok", "backoff", "error"):
+        poll = _poll(store, source, now, fetch_all=True)
+        state = store.get_source(source.url)
+        assert state is not None and state.state == expected, poll
+        assert (state.etag, state.last_modified) == (VALIDATORS["ETag"], VALIDATORS["Last-Modified"])
+        now = max(now, state.next_fetch or now) + timedelta(seconds=1)
+    assert _poll(store, source, now) == Poll(polled=True)  # a 304: the validators were sent
+    assert _requests(httpserver, "/feed")[-1].headers["If-None-Match"] == VALIDATORS["ETag"]
+    state = store.get_source(source.url)
+    assert state is not None
+    poll = _poll(store, source, max(now, state.next_fetch or now) + timedelta(seconds=1), fetch_all=True)
+    broken = store.get_source(source.url)
+    assert poll.error and broken is not None and broken.state == "error"
+    assert (broken.etag, broken.last_modified) == (None, None)  # a new body that failed: fetch in full next
+    refused = FeedSource(url=f"http://127.0.0.1:{free_port()}/feed", every=60)
+    store.put_source(SourceState(name=refused.url, kind="feed", url=refused.url, etag='"kept"',
+                                 last_modified=VALIDATORS["Last-Modified"]))
+    assert _poll(store, refused, T0, fetch_all=True).error
+    after = store.get_source(refused.url)
+    assert after is not None and after.state == "error" and after.etag == '"kept"'
+
+
 def test_429_retry_after_is_honoured_even_by_fetch_all(httpserver: HTTPServer, store: Store) -> None:
     httpserver.expect_request("/busy").respond_with_data("slow down", status=429, headers={"Retry-After": "120"})
     source = FeedSource(url=httpserver.url_for("/busy"), every=60)
@@ -155,7 +196,7 @@ def test_410_is_never_polled_again_and_its_articles_stay(httpserver: HTTPServer,
     poll = _poll(store, source, T0)
     assert poll.error is not None and "410" in poll.error and source.url in poll.error
     for later in (timedelta(minutes=1), timedelta(days=1), timedelta(days=3650)):
-        assert _poll(store, source, T0 + later, fetch_all=True) == Poll()
+        assert _poll(store, source, T0 + later, fetch_all=True) == Poll(gone=True)
     assert len(_requests(httpserver, "/gone")) == 1
     state = store.get_source(source.url)
     assert state is not None and state.state == "gone" and state.next_fetch == NEVER

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from helpers import ROOT, clean_env, port_open, stop_process
+from helpers import copy_tracked, ROOT, clean_env, port_open, stop_process
 
 
 def _readme_commands() -> list[str]:
@@ -29,12 +28,7 @@ def test_readme_main_command_installs_and_serves_the_seeds(tmp_path: Path) -> No
     """A fresh copy of the tracked files, the README's first command, run as a new user would."""
     serve_command, _ = _readme_commands()
     assert serve_command.endswith("tagfeed serve")
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    clone = tmp_path / "clone"
-    for name in filter(None, tracked.decode().split("\0")):
-        if (ROOT / name).is_file():
-            (clone / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, clone / name)
+    clone = copy_tracked(tmp_path / "clone")
     assert not port_open(8080), "port 8080 is taken: the README's command needs it"
     env = clean_env("VIRTUAL_ENV")
     log = tmp_path / "serve.log"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import run_tagfeed
+from tagfeed.errors import ConfigError
 from tagfeed.config import (KINDS, SETTINGS, Config, FeedSource, PageSource, SiteConfig, Setting, load_config, parse_config,
                             parse_duration, table_settings)
 
@@ -89,10 +90,23 @@ def test_every_site_key_is_set_from_its_environment_variable(setting: Setting, t
     path.write_text("", encoding="utf-8")
     raw = {"base_url": "https://env.example.org/", "output_dir": "elsewhere", "state_dir": "state",
            "websub_hub": "https://hub.example.org/", "s3_endpoint_url": "http://127.0.0.1:9000",
-           "store": "postgresql://u@127.0.0.1/db"}.get(setting.key, "7" if setting.kind == "integer" else "Mine")
+           "store": "postgresql://u@127.0.0.1/db"}.get(setting.key, {"integer": "7", "boolean": "true"}.get(
+               setting.kind, "Mine"))
     site = load_config(path, environ={setting.env: raw}).site
     value = getattr(site, setting.key)
-    assert value != _parsed(setting) and str(value).endswith(raw), setting.env
+    assert value != _parsed(setting) and (str(value).endswith(raw) or str(value).lower() == raw), setting.env
+
+
+@pytest.mark.parametrize(("raw", "value"), [("1", True), ("yes", True), ("True", True), ("0", False), ("off", False)])
+def test_a_boolean_from_the_environment(raw: str, value: bool, tmp_path: Path) -> None:
+    path = tmp_path / "tagfeed.toml"
+    path.write_text("[site]\nmetrics = true\n" if not value else "", encoding="utf-8")
+    assert load_config(path, environ={"TAGFEED_METRICS": raw}).site.metrics is value
+    with pytest.raises(ConfigError, match="TAGFEED_METRICS: expected true or false"):
+        load_config(path, environ={"TAGFEED_METRICS": "maybe"})
+    path.write_text('[site]\nmetrics = "yes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="site.metrics: expected true or false"):
+        load_config(path, environ={})
 
 
 def test_base_url_explicit_from_the_file_or_the_environment(tmp_path: Path) -> None:

@@ -16,10 +16,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feeds.status import Incident, SourceStatus, render_status
+from feeds.html import human_date, render_status_page
+from feeds.status import Incident, SourceDetail, SourceStatus, render_status
 from feeds.urls import Urls
 from sources.model import uuid_urn
-from tagfeed.errors import GONE, HTTP_STATUS, LOW_YIELD, RETRY_AFTER, TIMEOUT, Failure
+from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, LOW_YIELD, RETRY_AFTER, TIMEOUT, UNREACHABLE, UNREADABLE,
+                            Failure)
 from tagfeed.store.records import WARNING
 from tagfeed.store.sqlite import SourceState, Store
 
@@ -131,11 +133,51 @@ def source_lines(states: Sequence[SourceState], root: Path | None) -> list[Sourc
     return sorted(lines, key=lambda line: line.name)
 
 
+def todo(state: SourceState) -> str:
+    """What an operator should do about a source, in words, from its recorded failure ("" when ok)."""
+    failure = state.failure
+    if state.state == "ok" or failure is None:
+        return ""
+    if failure.kind == GONE:
+        return "the feed is gone for good (HTTP 410): remove it from tagfeed.toml; its articles stay published."
+    if failure.kind == RETRY_AFTER:
+        until = f" until {human_date(failure.retry_after)}" if failure.retry_after else ""
+        return (f"nothing: the server asked tagfeed to wait (HTTP {failure.status or 'Retry-After'}), "
+                f"so it is backing off{until}; it polls again by itself.")
+    if failure.kind == LOW_YIELD:
+        return "check that the dump is complete: it gave far fewer articles than before."
+    if failure.kind == HTTP_STATUS:
+        return (f"the server answered HTTP {failure.status}: check the URL in a browser; tagfeed retries with "
+                "growing waits meanwhile.")
+    if failure.kind in (TIMEOUT, UNREACHABLE):
+        return "no answer from the server: check the URL, its DNS and the network; tagfeed retries meanwhile."
+    if failure.kind == INTERNAL:
+        return "a bug in tagfeed met this source: report it with the traceback from the log."
+    if failure.kind == UNREADABLE or state.kind == "tagpage":
+        return "fix the file or the feed so it can be read; the reason is the last error above."
+    return "see the last error above; tagfeed retries meanwhile."
+
+
+def source_details(states: Sequence[SourceState], root: Path | None) -> list[SourceDetail]:
+    """What status.html shows, by name: times only while failing, like the index (stable bytes)."""
+    details = []
+    for s in states:
+        failing = s.state != "ok"
+        details.append(SourceDetail(
+            name=display_name(s.name, root), kind=s.kind, state=s.state, articles=s.article_count, todo=todo(s),
+            last_error=_display_text(s.last_error, root) if failing and s.last_error else None,
+            last_ok=s.last_ok if failing else None,
+            next_try=s.next_fetch if failing and s.state in ("error", "backoff") else None))
+    return sorted(details, key=lambda d: d.name)
+
+
 def site_health(store: Store, site_title: str, urls: Urls, now: datetime, root: Path | None,
                 configured: set[str] | None = None, *, version: str,
-                hub: str | None = None) -> tuple[list[SourceStatus], tuple[str, bytes]]:
-    """After ingest: the index's lines for the ``configured`` sources and ``status.atom``, incidents updated."""
+                hub: str | None = None) -> tuple[list[SourceStatus], list[tuple[str, bytes]]]:
+    """After ingest: the index's lines for the ``configured`` sources, and ``status.atom`` and
+    ``status.html``, incidents updated."""
     incidents = public(update_incidents(store, now, configured), root)
     feed = render_status(site_title, urls, incidents, status_since(store, now), version=version, hub=hub)
     states = [s for s in store.sources() if configured is None or s.name in configured]
-    return source_lines(states, root), (urls.status_path(), feed)
+    page = render_status_page(site_title, urls, source_details(states, root))
+    return source_lines(states, root), [(urls.status_path(), feed), (urls.status_page_path(), page)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +64,10 @@ class Ingest:
     order: list[str] = field(default_factory=list)  # names of the sources read, in order
     markers: dict[str, Marker] = field(default_factory=dict)  # dumps parsed this build, to mark settled
     seen: int = 0  # distinct articles read, quiet dumps' included
+    not_due: int = 0  # feeds not polled this build: their time has not come
+    gone: int = 0  # feeds not polled any more (HTTP 410)
+    counts: dict[str, int] = field(default_factory=dict)  # articles each source gave this build (/metrics)
+    units: int = 0  # what the reading bar counted: dumps, globs matching nothing, feeds
     aggregator: Aggregator | None = None  # this build's polling, holding each poll's new state
 
     def save_states(self) -> None:
@@ -104,33 +109,38 @@ class Ingest:
             again.write(store, now)
 
 
-def expand_paths(source: TagPageSource) -> list[Path]:
-    """Each configured path or glob, relative to the config; a glob matching nothing is an error."""
+def expand_paths(source: TagPageSource) -> tuple[list[Path], list[Path]]:
+    """Each configured path or glob, relative to the config: (the files, the globs matching nothing).
+    A glob that matches nothing is that glob's failure only; the others are still read."""
     found: list[Path] = []
+    missing: list[Path] = []
     for pattern in source.paths:
         full = source.root / pattern
         if glob.has_magic(pattern):
             matches = sorted(Path(p) for p in glob.glob(str(full)))
-            if not matches:
-                raise TagPageError(str(full), "no file matches this pattern")
             found.extend(matches)
+            if not matches:
+                missing.append(full)
         else:
             found.append(full)
-    return found
+    return found, missing
 
 
 def ingest_tagpages(source: TagPageSource, store: Store, ingest: Ingest, now: datetime,
-                     markers: dict[str, Marker], states: dict[str, SourceState]) -> None:
-    """Read each dump of ``source``: parsed when it changed, else noted as quiet. ``states`` holds
-    every source's state by name, loaded once a build, and gets the new ones."""
+                     markers: dict[str, Marker], states: dict[str, SourceState],
+                     expanded: tuple[list[Path], list[Path]], tick: Callable[[], None]) -> None:
+    """Read each dump of ``source`` (``expanded``: its files and the globs matching nothing): parsed
+    when it changed, else noted as quiet. ``states`` holds every source's state by name, loaded once
+    a build, and gets the new ones. ``tick`` counts one source done (the progress bar)."""
     recorded: list[SourceState] = []
-    try:
-        paths = expand_paths(source)
-    except TagPageError as exc:
-        recorded.append(_record(states.get(str(exc.path)), str(exc.path), "tagpage", now,
-                                failure=_read_failure(str(exc.path), exc), ingest=ingest))
-        paths = []
+    paths, missing = expanded
+    for pattern in missing:
+        error = TagPageError(str(pattern), "no file matches this pattern")
+        recorded.append(_record(states.get(str(pattern)), str(pattern), "tagpage", now,
+                                failure=_read_failure(str(pattern), error), ingest=ingest))
+        tick()
     for path in paths:
+        tick()
         name = str(path)
         try:
             data = read_dump(path)
@@ -152,6 +162,7 @@ def ingest_tagpages(source: TagPageSource, store: Store, ingest: Ingest, now: da
             continue
         ingest.order.append(name)
         ingest.names.add(name)
+        ingest.counts[name] = count
         if warning := yield_warning(states.get(name), name, count):
             log.warning("%s", warning)
             ingest.ok += 1
@@ -201,12 +212,17 @@ def ingest_feed(source: FeedSource | PageSource, aggregator: Aggregator, ingest:
     poll = aggregator.poll(source)
     ingest.warnings.extend(poll.notes)
     ingest.names.add(source.url)
+    ingest.counts[source.url] = len(poll.articles)
     ingest.order.append(source.url)
     if poll.error:
         log.error("%s", poll.error)
         ingest.errors.append(poll.error)
     elif poll.polled:
         ingest.ok += 1
+    elif poll.gone:
+        ingest.gone += 1
+    else:
+        ingest.not_due += 1
     ingest.read.append(list(poll.articles))
 
 
@@ -222,14 +238,26 @@ def ingest_sources(config: Config, store: Store, now: datetime, say: Progress, *
     ingest = Ingest(aggregator=aggregator)
     shared = isinstance(store, PgStore)  # workers may poll too: feeds only under leases, as theirs
     states = {state.name: state for state in store.sources()}
-    for done, source in enumerate(config.sources):
-        say("reading", done, len(config.sources))
+    # the bar counts what the summary counts: each dump, each glob matching nothing, each feed
+    expanded = {i: expand_paths(s) for i, s in enumerate(config.sources) if isinstance(s, TagPageSource)}
+    total = sum(len(e[0]) + len(e[1]) for e in expanded.values()) + len(config.sources) - len(expanded)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        say("reading", done, total)
+        done += 1
+
+    for index, source in enumerate(config.sources):
         if isinstance(source, TagPageSource):
-            ingest_tagpages(source, store, ingest, now, markers, states)
+            ingest_tagpages(source, store, ingest, now, markers, states, expanded[index], tick)
         elif isinstance(source, FeedSource) and (not poll_feeds or shared):
+            tick()
             ingest.names.add(source.url)
         elif isinstance(source, (FeedSource, PageSource)):
+            tick()
             ingest_feed(source, aggregator, ingest)  # pages are polled by this build, even on a shared store
+    ingest.units = total
     if not settled.same_order(store, ingest.order):  # merging depends on source order: read all
         ingest.read = [q.parse() if isinstance(q, Quiet) else q for q in ingest.read]
     ingest.gather()

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from feeds.site import File, render_site
 from feeds.urls import Urls
-from feeds.write import sweep_temp_files
+from feeds.write import ensure_root, has_twin, sweep_temp_files
 from sources.model import Article
 from tagfeed import __version__
 from tagfeed.building.archive import plan_archives
@@ -68,28 +69,49 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     say = progress or (lambda stage, done, total: None)
     urls, agent = Urls(config.site.base_url), user_agent(config.site.base_url)  # one each per build, handed down
+    if not config.site.output_url:  # before any work: a folder we cannot write to is one clear error
+        ensure_root(config.site.output_dir)
     with locked_store(config.site) as store, _long_lived():
         clean_key = f"output_clean {config.site.output_dir}"
         if store.get_meta(clean_key) != "yes":  # the last build here was killed while writing: drop its temp files
             sweep_temp_files(config.site.output_dir)
         _drop_parse_cache(config.site.state_dir)
         markers = settled.load(store)  # dumps settled as they are: not parsed or settled again
+        clock = _Stages()
         ingest = ingest_sources(config, store, now, say, user_agent=agent, markers=markers,
                                 fetch_all=fetch_all, poll_feeds=poll_feeds)
+        clock.lap("read")
         gc.freeze()  # what was read lives through the build (see _long_lived)
         with settling_articles(store):  # workers settle polled articles meanwhile
             new = settle(store, ingest.articles, now)
         ingest.write_sightings(store, now)
         settled.save(store, ingest.order, ingest.markers.items(), markers)  # only now: their articles are stored
         ingest.save_states()  # only now: the articles of every poll are stored
+        clock.lap("settle")
         written, unchanged, total = _write_site(config, store, urls, now, ingest, say)
+        clock.lap("write")
     if config.site.websub_hub:  # after the lock: a slow hub never holds up the next build
         ping_hub(config.site.websub_hub, changed_feed_urls(urls, written), user_agent=agent)
     return BuildReport(
         started=now, sources_ok=ingest.ok, sources_failed=len(ingest.errors),
+        sources_not_due=ingest.not_due, sources_gone=ingest.gone,
         articles_seen=ingest.seen, articles_new=new, articles_total=total,
         written=tuple(written), unchanged=unchanged, errors=tuple(ingest.errors), warnings=tuple(ingest.warnings),
+        stages=tuple(clock.laps), read_by_source=tuple(ingest.counts.items()),
     )
+
+
+class _Stages:
+    """Wall time per stage of one build, for /metrics (never in a file: outputs stay clock-free)."""
+
+    def __init__(self) -> None:
+        self.laps: list[tuple[str, float]] = []
+        self._start = time.monotonic()
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.laps.append((stage, now - self._start))
+        self._start = now
 
 
 def _write_site(config: Config, store: Store, urls: Urls, now: datetime, ingest: Ingest,
@@ -98,7 +120,7 @@ def _write_site(config: Config, store: Store, urls: Urls, now: datetime, ingest:
     digests: dict[str, bytes] = {}  # each article's fingerprint, from its stored row
     articles = list(store.articles(digests))
     gc.freeze()
-    say("reading", len(config.sources), len(config.sources))
+    say("reading", ingest.units, ingest.units)
     archives = plan_archives(store, articles, config.site.max_items, config.site.archive_page_size)
     sources, status = site_health(store, config.site.title, urls, now,
                                   config.path.parent if config.path else None, ingest.names,
@@ -108,7 +130,7 @@ def _write_site(config: Config, store: Store, urls: Urls, now: datetime, ingest:
     files = render_site(config.site.title, urls, articles, config.site.max_items, archives=archives,
                         fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None,
                         article_digests=digests, version=__version__)
-    files = _counted(itertools.chain(files, [status]), say, estimate_files(articles))
+    files = _counted(itertools.chain(files, status), say, estimate_files(articles))
     clean_key = f"output_clean {config.site.output_dir}"
     store.set_meta(clean_key, "no")
     report = publisher.publish_tree(files)
@@ -120,14 +142,15 @@ def _write_site(config: Config, store: Store, urls: Urls, now: datetime, ingest:
 
 
 def estimate_files(articles: list[Article]) -> int:
-    """Files a full render writes: a page per article, four files per tag, and the site's own."""
+    """Files a full render writes, ``.gz`` twins included (as the summary counts them): a page per
+    article, four files per tag, and the site's own."""
     tags = {t.slug for a in articles for t in a.tags}
-    return len(articles) + 4 * len(tags) + 8
+    return 2 * (len(articles) + 4 * len(tags) + 8)
 
 
 def _counted(files: Iterable[File], say: Progress, total: int) -> Iterator[File]:
     done = 0
     for item in files:
         yield item
-        done += 1
+        done += 2 if has_twin(item[0]) else 1
         say("writing", done, total)

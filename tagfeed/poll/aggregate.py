@@ -22,11 +22,12 @@ from sources.hostgate import HOSTS, Gate
 from sources.model import Article
 from sources.schedule import feed_ttl
 from tagfeed import __version__
-from tagfeed.store.records import WARNING, yield_warning
 from tagfeed.config import FeedSource, PageSource, default
 from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, LOW_YIELD, RETRY_AFTER, Failure, FetchError,
                             SourceError, StoreError, unexpected)
+from tagfeed.metrics import RECORDER
 from tagfeed.poll.pages import Robots, page_poll
+from tagfeed.store.records import WARNING, yield_warning
 from tagfeed.store.sqlite import SourceState, Store
 
 log = logging.getLogger("tagfeed.poll.aggregate")
@@ -41,6 +42,7 @@ class Poll:
     failure: Failure | None = None
     polled: bool = False
     notes: tuple[str, ...] = ()  # warnings for the build summary: a page's own feed, its low yield
+    gone: bool = False  # not polled because it answered 410 once: never again
 
     @property
     def error(self) -> str | None:
@@ -53,12 +55,17 @@ def user_agent(base_url: str) -> str:
     return f"tagfeed/{__version__} (+{base_url})"
 
 
+def is_gone(state: SourceState) -> bool:
+    """Answered 410: never polled again (its articles stay published)."""
+    return state.state == "gone" or (state.next_fetch is not None and state.next_fetch >= NEVER)
+
+
 def is_due(state: SourceState | None, now: datetime, *, fetch_all: bool = False) -> bool:
     """Never fetched, or its time has come. ``fetch_all`` skips only the regular wait:
     a gone source, a Retry-After and an error backoff still hold."""
     if state is None:
         return True
-    if state.state == "gone" or (state.next_fetch is not None and state.next_fetch >= NEVER):
+    if is_gone(state):
         return False
     if state.next_fetch is None:
         return True
@@ -93,8 +100,13 @@ def next_state(old: SourceState, outcome: Outcome, now: datetime, rng: random.Ra
     kind = {Outcome.GONE: "gone", Outcome.RETRY_AFTER: "backoff"}.get(outcome, "error")
     if outcome is Outcome.RETRY_AFTER:
         failure = dataclasses.replace(failure, retry_after=when)
+    # A failure without a new body (429, 5xx, a refused connection, a timeout) keeps the validators
+    # of the last good body, so the next poll can still be a 304. A new body that failed to read
+    # (a 200 we could not parse) drops them: the next poll fetches in full, not a 304 over it.
+    new_body = result is not None and result.outcome is Outcome.OK
     return state.failed(failure, state=kind, error_count=old.error_count + 1,
-                        etag=None, last_modified=None)  # the next poll fetches in full, not a 304 over a bad body
+                        etag=None if new_body else old.etag,
+                        last_modified=None if new_body else old.last_modified)
 
 
 class Aggregator:
@@ -131,6 +143,9 @@ class Aggregator:
         old = stored or SourceState(name=source.url, kind="page" if isinstance(source, PageSource) else "feed",
                                     url=source.url)
         if not is_due(stored, self.now, fetch_all=self.fetch_all):
+            if is_gone(old):
+                log.info("%s: gone (HTTP 410), not polled any more", source.url)
+                return Poll(gone=True)
             log.info("%s: not due until %s", source.url, old.next_fetch)
             return Poll()
         rng = random.Random(f"{source.url} {self.now.isoformat()}")  # reproducible, yet per source
@@ -138,6 +153,8 @@ class Aggregator:
         try:
             return self._poll(source, old, url, rng)
         except SourceError as exc:
+            if self._last is None:  # no answer at all: a refused connection, a timeout, DNS
+                RECORDER.fetched(source.url, None, 0)
             return self._failed(old, Outcome.ERROR, rng, source, exc.failure(), self._last)
         except StoreError:
             raise
@@ -160,6 +177,7 @@ class Aggregator:
             self.robots.check(url, self._fetch)
         result = self._fetch(url, etag=old.etag, last_modified=old.last_modified, max_bytes=source.max_bytes)
         self._last = result
+        RECORDER.fetched(source.url, result.status, len(result.body or b""))
         if result.permanent_url:
             log.warning("%s moved permanently to %s; polling the new URL from now on", url, result.permanent_url)
         if result.outcome is Outcome.NOT_MODIFIED:

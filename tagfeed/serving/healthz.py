@@ -35,6 +35,8 @@ _SOURCE_FIELDS = ("name", "kind", "state", "last_error", "last_ok", "next_fetch"
 
 def _source_json(state: SourceState) -> dict[str, Any]:
     values = {key: getattr(state, key) for key in _SOURCE_FIELDS}
+    if state.state == "gone":  # never fetched again: no date far in the future
+        values["next_fetch"] = None
     return {key: v.isoformat() if isinstance(v, datetime) else v for key, v in values.items()}
 
 

@@ -41,6 +41,20 @@ def content_type_for(path: str) -> str:
     return _BY_SUFFIX.get(name[dot:] if dot > 0 else "", "application/octet-stream")
 
 
+_KINDS = {".atom": "atom", ".rss": "rss", ".json": "json", ".html": "html", ".opml": "opml"}
+
+
+def file_kind(url_path: str) -> str:
+    """What a request asked for, by its path: a feed format, a page, an archive page, or the rest."""
+    if "/archive/" in url_path:
+        return "archive"
+    name = url_path.rsplit("/", 1)[-1].removesuffix(".gz")
+    if url_path in ("", "/"):
+        return "html"
+    dot = name.rfind(".")
+    return _KINDS.get(name[dot:] if dot > 0 else "", name if name in ("healthz", "metrics") else "other")
+
+
 def etag_for(body: bytes) -> str:
     """A strong ETag from the bytes themselves, so it moves only when the content does."""
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

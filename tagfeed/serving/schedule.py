@@ -23,7 +23,6 @@ from datetime import datetime, timezone
 from sources.model import Article, merge
 from tagfeed.building.ingest import expand_paths
 from tagfeed.config import Config, FeedSource, TagPageSource
-from tagfeed.errors import TagfeedError
 from tagfeed.poll.aggregate import Aggregator, user_agent
 from tagfeed.store.locks import locked_store
 from tagfeed.store.provenance import Sightings
@@ -86,10 +85,7 @@ class Ticker:
         for source in self.config.sources:
             if not isinstance(source, TagPageSource):
                 continue
-            try:
-                paths = expand_paths(source)
-            except TagfeedError:  # a glob matching nothing: the build reports it
-                continue
+            paths, _ = expand_paths(source)  # a glob matching nothing: the build reports it
             for path in paths:
                 try:
                     st = os.stat(path)

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
+import os
+import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -24,6 +28,7 @@ from tagfeed.errors import StoreError
 from tagfeed.store.postgres import PgStore, open_store
 from tagfeed.store.sqlite import Store
 
+log = logging.getLogger("tagfeed.store.locks")
 BUILD_LOCK: Final = 0x7461_6762  # "tagb": held for a whole build
 BUILD_TURN: Final = 0x7461_6774  # "tagt": which worker starts the next build
 SETTLE_LOCK: Final = 0x7461_6773  # "tags": one settle transaction at a time (xact lock)
@@ -58,14 +63,26 @@ def build_lock(state_dir: Path) -> Iterator[None]:
     """One build at a time per state dir (``serve``'s scheduler and a manual ``build`` alike)."""
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(state_dir / "build.lock", "w")
+        handle = open(state_dir / "build.lock", "a+")  # not "w": the holder's line stays readable
     except OSError as exc:
         raise StoreError(f"{state_dir}: cannot take the build lock: {exc.strerror or exc}") from None
     with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # say so before blocking, and for whom
+            handle.seek(0)
+            holder = handle.read().strip() or "another build"
+            log.warning("waiting for the build lock of %s, held by %s", state_dir, holder)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        since = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        handle.write(f"pid {os.getpid()} ({' '.join(['tagfeed', *sys.argv[1:2]])}) since {since}\n")
+        handle.flush()
         try:
             yield
         finally:
+            handle.truncate(0)  # no stale holder named to the next one waiting
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
