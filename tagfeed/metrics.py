@@ -12,7 +12,6 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tagfeed.building.report import BuildReport
 
 
 def status_class(status: int | None) -> str:
@@ -32,7 +31,7 @@ class Recorder:
     """The process's counters; ``snapshot`` copies them for a scrape."""
 
     sources: dict[str, SourceCounters] = field(default_factory=dict)
-    last_build: BuildReport | None = None
+    last_build: object | None = None  # the last good BuildReport (kept opaque: this module is a leaf)
     builds: Counter[str] = field(default_factory=Counter)  # "ok" / "failed"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -43,14 +42,14 @@ class Recorder:
             counters.not_modified += status == 304
             counters.bytes += size
 
-    def built(self, report: BuildReport | None) -> None:
+    def built(self, report: object | None) -> None:
         """A build finished (its report), or failed (None): the last good report stays."""
         with self.lock:
             self.builds["ok" if report is not None else "failed"] += 1
             if report is not None:
                 self.last_build = report
 
-    def snapshot(self) -> tuple[dict[str, SourceCounters], BuildReport | None, Counter[str]]:
+    def snapshot(self) -> tuple[dict[str, SourceCounters], object | None, Counter[str]]:
         with self.lock:
             sources = {name: SourceCounters(Counter(c.fetches), c.not_modified, c.bytes)
                        for name, c in self.sources.items()}

@@ -21,8 +21,9 @@ from flask.testing import FlaskClient
 from werkzeug.http import http_date
 
 import server
-from tagfeed.serving.healthz import health_status
 from tagfeed.config import load_config
+from tagfeed.serving.healthz import health_status
+from tagfeed.serving.schedule import tick_seconds
 from tagfeed.store.sqlite import SourceState
 
 FILES = ["/", "/index.html", "/all.atom", "/all.rss", "/all.json", "/opml.xml", "/feeds.opml", "/tags/putin.atom",
@@ -341,7 +342,7 @@ def test_base_url_follows_the_served_address_unless_set(tmp_path: Path) -> None:
 def test_scheduler_ticks_for_the_most_eager_feed(tmp_path: Path) -> None:
     path = tmp_path / "tagfeed.toml"
     path.write_text('[schedule]\nbuild_every = "15m"\n')
-    assert server.tick_seconds(load_config(path, environ={})) == 900
+    assert tick_seconds(load_config(path, environ={})) == 900
     path.write_text('[schedule]\nbuild_every = "15m"\n[[sources]]\ntype = "feed"\nurl = "http://127.0.0.1:1/f"\n'
                     'every = "5m"\n[[sources]]\ntype = "feed"\nurl = "http://127.0.0.1:1/g"\nevery = "2h"\n')
-    assert server.tick_seconds(load_config(path, environ={})) == 300
+    assert tick_seconds(load_config(path, environ={})) == 300

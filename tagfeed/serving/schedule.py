@@ -19,15 +19,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from sources.model import Article, merge
 from tagfeed.building.ingest import expand_paths
 from tagfeed.config import Config, FeedSource, TagPageSource
+from tagfeed.errors import TagfeedError
+from tagfeed.metrics import RECORDER
 from tagfeed.poll.aggregate import Aggregator, user_agent
+from tagfeed.serving.healthz import BuildTracker
 from tagfeed.store.locks import locked_store
 from tagfeed.store.provenance import Sightings
 from tagfeed.store.settle import settle
 from tagfeed.store.sqlite import Store
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("tagfeed.serving.schedule")
 
@@ -107,3 +114,48 @@ def _settle_one(store: Store, articles: tuple[Article, ...], now: datetime) -> b
     settle(store, found, now)
     sightings.write(store, now)
     return store.article_rows(found) != before
+
+
+def run_build(config: Config, tracker: BuildTracker) -> None:
+    """One build; a failure is logged and kept for /healthz, never raised into the server."""
+    try:
+        from tagfeed.building.pipeline import build  # lazily: the app serves a tree even without the pipeline
+
+        report = build(config)
+    except TagfeedError as exc:  # ours names the file or key: one line, no traceback
+        log.error("build failed: %s; retrying in %ss", exc, config.build_every)
+        tracker.failed(exc)
+        RECORDER.built(None)
+        return
+    except Exception as exc:  # noqa: BLE001 - any failure waits for the next scheduled try
+        log.exception("build failed; retrying in %ss", config.build_every)
+        tracker.failed(exc)
+        RECORDER.built(None)
+        return
+    tracker.succeeded(report)
+    RECORDER.built(report)
+    log.info("build: %s", report.summary())
+
+
+def scheduled(config: Config, tracker: BuildTracker, ticker: Ticker) -> None:
+    """One tick: poll the due feeds, and build only if a poll or a dump changed something or
+    ``build_every`` has passed (``tagfeed.serving.schedule``). Never raises into the scheduler."""
+    try:
+        due = ticker.tick()
+    except Exception:  # noqa: BLE001 - a failed poll round waits for the next tick, like a failed build
+        log.exception("polling failed; the next tick retries")
+        return
+    if due:
+        run_build(config, tracker)
+        ticker.built()
+
+
+def start_scheduler(config: Config, tracker: BuildTracker, ticker: Ticker) -> BackgroundScheduler:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone=timezone.utc)
+    every = tick_seconds(config)
+    scheduler.add_job(scheduled, "interval", seconds=every, args=(config, tracker, ticker),
+                      id="tick", max_instances=1, coalesce=True, misfire_grace_time=max(1, every))
+    scheduler.start()
+    return scheduler
