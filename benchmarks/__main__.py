@@ -44,19 +44,22 @@ def measure_site(work: Path, tags: int, servers: bool, quick: bool) -> dict[str,
     root = work / f"site-{tags}"
     say(f"generating {tags} tag pages in {root}")
     synth.write_site(root, tags)
-    say("baseline (streaming) render + cold write")
+    say("baseline (streaming) render + cold write, fsync per file")
     baseline = child("baseline", root, work / f"baseline-{tags}")
+    say("baseline cold write without fsync (temp + rename)")
+    nofsync = child("baseline", root, work / f"baseline-nofsync-{tags}", 0)
     say("naive feedgen renderer")
     naive = child("naive", root)
-    say("tagfeed cold build")
-    cold = child("tagfeed-build", root, 0)
-    say("tagfeed no-op rebuild")
-    noop = child("tagfeed-build", root, 1)
+    say("tagfeed build (the CLI process) cold")
+    cold = child("tagfeed-cli", root)
+    say("tagfeed build no-op")
+    noop = child("tagfeed-cli", root)
     synth.change_one_dump(root, tags)
-    say("tagfeed rebuild after one dump changed")
-    change = child("tagfeed-build", root, 2)
+    say("tagfeed build after one dump changed")
+    change = child("tagfeed-cli", root)
     say("tagfeed rendering alone")
     render = child("tagfeed-render", root)
+    baseline["nofsync_cold_s"] = nofsync["cold_s"]
     result = {"baseline": baseline, "naive": naive,
               "tagfeed": {"cold": cold, "noop": noop, "change": change, "render_s": render["render_s"]}}
     say("feed parsing")
@@ -74,10 +77,11 @@ def scale_point(work: Path, tags: int) -> dict[str, Any]:
     say(f"scaling point: {tags} tags")
     synth.write_site(root, tags)
     baseline = child("baseline", root, work / f"scale-baseline-{tags}")
-    cold = child("tagfeed-build", root, 0)
+    cold = child("tagfeed-cli", root)
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(work / f"scale-baseline-{tags}", ignore_errors=True)
-    return {"tagfeed_s": cold["seconds"], "baseline_s": baseline["cold_s"], "tagfeed_maxrss_mib": cold["maxrss_mib"]}
+    return {"tagfeed_s": cold["seconds"], "baseline_s": baseline["cold_s"], "tagfeed_maxrss_mib": cold["cli_maxrss_mib"],
+            "articles": cold["articles"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             if size == tags:
                 result["scaling"][str(size)] = {"tagfeed_s": result["tagfeed"]["cold"]["seconds"],
                                                 "baseline_s": result["baseline"]["cold_s"],
-                                                "tagfeed_maxrss_mib": result["tagfeed"]["cold"]["maxrss_mib"]}
+                                                "tagfeed_maxrss_mib": result["tagfeed"]["cold"]["cli_maxrss_mib"],
+                                                "articles": result["tagfeed"]["cold"]["articles"]}
             else:
                 result["scaling"][str(size)] = scale_point(work, size)
     finally:

@@ -172,25 +172,27 @@ def render(items: list[Item], base: str, max_items: int = 50,
                          "  </body>\n</opml>\n").encode("utf-8")
 
 
-def write_atomic(root: Path, rel: str, data: bytes) -> None:
+def write_atomic(root: Path, rel: str, data: bytes, fsync: bool = True) -> None:
     target = root / rel
     tmp = target.with_name(f".{target.name}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if fsync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, target)
 
 
-def _write_pair(root: Path, rel: str, data: bytes) -> None:
-    write_atomic(root, rel, data)
-    write_atomic(root, rel + ".gz", gzip.compress(data, compresslevel=6, mtime=0))
+def _write_pair(root: Path, rel: str, data: bytes, fsync: bool) -> None:
+    write_atomic(root, rel, data, fsync)
+    write_atomic(root, rel + ".gz", gzip.compress(data, compresslevel=6, mtime=0), fsync)
 
 
-def write(root: Path, files: Iterator[File], workers: int = 4) -> int:
-    """gzip + atomic writes on ``workers`` threads, at most 256 files in flight."""
+def write(root: Path, files: Iterator[File], workers: int = 4, fsync: bool = True) -> int:
+    """gzip + atomic writes (temp + rename, fsync per file unless ``fsync`` is False) on ``workers``
+    threads, at most 256 files in flight."""
     for sub in ("tags", "articles"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     slots = threading.BoundedSemaphore(256)
@@ -199,7 +201,7 @@ def write(root: Path, files: Iterator[File], workers: int = 4) -> int:
         futures = []
         for rel, data in files:
             slots.acquire()
-            future = pool.submit(_write_pair, root, rel, data)
+            future = pool.submit(_write_pair, root, rel, data, fsync)
             future.add_done_callback(lambda _: slots.release())
             futures.append(future)
             count += 2

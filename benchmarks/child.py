@@ -7,7 +7,10 @@ last stdout line: seconds of the measured part plus ``maxrss_mib``.
 from __future__ import annotations
 
 import json
+import os
+import re
 import resource
+import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -22,7 +25,9 @@ def _dumps(root: Path) -> list[Path]:
     return sorted((root / "dumps").glob("*.txt"))
 
 
-def baseline(root: Path, out: str) -> dict[str, Any]:
+def baseline(root: Path, out: str, fsync: str = "1") -> dict[str, Any]:
+    """The streaming baseline: parse, render, then a cold write of the same tree (fsync per file,
+    or with ``fsync`` "0" temp + rename only: the issue's yardstick for one-sync durability)."""
     from benchmarks import baseline as b
 
     t = time.perf_counter()
@@ -32,7 +37,7 @@ def baseline(root: Path, out: str) -> dict[str, Any]:
     size = sum(len(data) for _, data in b.render(items, BASE))
     render_s = time.perf_counter() - t
     t = time.perf_counter()
-    files = b.write(Path(out), b.render(b.parse(_dumps(root), T0), BASE))
+    files = b.write(Path(out), b.render(b.parse(_dumps(root), T0), BASE), fsync=fsync == "1")
     return {"parse_s": parse_s, "render_s": render_s, "cold_s": time.perf_counter() - t,
             "files": files, "bytes": size, "json": "orjson" if b.orjson else "json"}
 
@@ -56,6 +61,25 @@ def tagfeed_build(root: Path, hours: str) -> dict[str, Any]:
     report = build(config, now=T0 + timedelta(hours=int(hours)))
     return {"seconds": time.perf_counter() - t, "written": len(report.written), "unchanged": report.unchanged,
             "articles": report.articles_total, "written_sample": sorted(report.written)[:8]}
+
+
+def tagfeed_cli(root: Path) -> dict[str, Any]:
+    """``tagfeed build`` as a user runs it: its own process, timed from outside, its peak RSS as
+    the kernel accounts it (wait4), the files it says it wrote."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAGFEED_")}
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "tagfeed", "build"], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    out, err = proc.stdout.read() if proc.stdout else b"", proc.stderr.read() if proc.stderr else b""
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"tagfeed build failed: {err.decode()[-2000:]}")
+    summary = out.decode().strip().splitlines()[0]
+    written, unchanged = (int(n) for n in re.search(r"files: (\d+) written, (\d+) unchanged", summary).groups())
+    articles = int(re.search(r"(\d+) published", summary).group(1))
+    return {"seconds": seconds, "written": written, "unchanged": unchanged, "articles": articles,
+            "cli_maxrss_mib": usage.ru_maxrss / 1024, "summary": summary}
 
 
 def tagfeed_render(root: Path) -> dict[str, Any]:
@@ -118,7 +142,7 @@ def feed_parsing(root: Path, rounds: str) -> dict[str, Any]:
             "tagfeed_via_feedparser_feeds_per_s": n / slow}
 
 
-TASKS = {"baseline": baseline, "naive": naive, "tagfeed-build": tagfeed_build,
+TASKS = {"baseline": baseline, "naive": naive, "tagfeed-build": tagfeed_build, "tagfeed-cli": tagfeed_cli,
          "tagfeed-render": tagfeed_render, "feed-parsing": feed_parsing}
 
 

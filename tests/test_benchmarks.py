@@ -16,7 +16,9 @@ def test_quick_benchmark_finishes_and_writes_results(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((tmp_path / "quick.json").read_text(encoding="utf-8"))
     assert result["tagfeed"]["noop"]["written"] == 0
-    assert {row["metric"] for row in result["ratios"]} >= {"cold build", "no-op rebuild", "server 304 req/s"}
+    assert {row["metric"] for row in result["ratios"]} >= {"cold build", "cold build vs fsync per file", "no-op rebuild",
+                                                          "memory growth", "server 304 req/s"}
+    assert result["tagfeed"]["cold"]["cli_maxrss_mib"] > 0 and result["baseline"]["nofsync_cold_s"] > 0
     assert (tmp_path / "quick.md").is_file() and "| metric |" in proc.stdout
 
 
