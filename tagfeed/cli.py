@@ -18,15 +18,16 @@ import click
 
 from sources.model import Article
 from sources.tagpage import read_tagpage
-from tagfeed import __version__, settings_text
+from tagfeed import __version__
+from tagfeed.commands import settings_text
 from tagfeed.config import Config, load_config, parse_duration, unknown_env
 from tagfeed.errors import ConfigError, ExplainError, TagfeedError
 from tagfeed.explain import explain as explain_target
-from tagfeed.explain_text import render_lines
+from tagfeed.commands.explain_text import render_lines
 from tagfeed.store.postgres import open_store
 from tagfeed.building.pipeline import build as run_build
-from tagfeed.progress import LogAroundBar, TerminalProgress
-from tagfeed.subscriptions import import_opml as import_subscriptions
+from tagfeed.commands.progress import LogAroundBar, TerminalProgress
+from tagfeed.commands.subscriptions import import_opml as import_subscriptions
 
 
 def _fail(error: TagfeedError) -> None:
@@ -211,7 +212,7 @@ def explain(target: str, config_path: Path | None, as_json: bool) -> None:
 @click.option("--seeds", is_flag=True, help="Also copy the sample tag-page dumps and publish them.")
 def init(folder: Path, seeds: bool) -> None:
     """Write a commented tagfeed.toml (every key with its default) into FOLDER, and with --seeds the seeds."""
-    from tagfeed.starter import init_project
+    from tagfeed.commands.starter import init_project
 
     try:
         written = init_project(folder, seeds=seeds)
@@ -231,7 +232,7 @@ def init(folder: Path, seeds: bool) -> None:
               help="Pin a selector as the config's select would (item=..., title=...); repeatable.")
 def probe(target: str, as_json: bool, select: tuple[str, ...]) -> None:
     """Show what a page source would publish from TARGET (a URL or a saved page); writes nothing."""
-    from tagfeed.probe import probe as run_probe, probe_json, probe_lines
+    from tagfeed.commands.probe import probe as run_probe, probe_json, probe_lines
 
     pinned = dict(s.partition("=")[::2] for s in select)
     try:

@@ -5,7 +5,7 @@ pages; an older store gains the empty side tables, nothing more) and the
 config (``max_items``, each feed's ``every``). It never
 fetches, never touches the output tree and prints nothing: ``explain``
 returns the facts as JSON-ready data (``--json`` prints them as they are,
-``tagfeed.explain_text`` words them as lines). Each "why" is worded by a
+``tagfeed.commands.explain_text`` words them as lines). Each "why" is worded by a
 small pure function (``id_origin``, ``content_rule``, ``next_fetch_reason``).
 """
 

@@ -11,9 +11,9 @@ import tomllib
 from pathlib import Path
 
 from helpers import ROOT, clean_env, copy_tracked, free_port, stop_process
-from tagfeed import settings_text
+from tagfeed.commands import settings_text
 from tagfeed.config import SETTINGS, Config, SiteConfig, default, parse_config
-from tagfeed.starter import seed_files
+from tagfeed.commands.starter import seed_files
 
 
 def _uncommented(text: str) -> str:
@@ -31,7 +31,7 @@ def test_the_template_holds_every_key_with_its_default() -> None:
     for key in ("title", "base_url", "max_items", "cache_max_age", "archive_page_size", "host_gap", "store"):
         assert getattr(site, key) == default(f"site.{key}"), key
     assert config.build_every == default("schedule.build_every")
-    assert {type(s).__name__ for s in config.sources} == {"TagPageSource", "FeedSource"}
+    assert {type(s).__name__ for s in config.sources} == {"TagPageSource", "FeedSource", "PageSource"}
     assert parse_config(tomllib.loads(text), root=Path("/x")).sources == ()  # as written: no source on
     seeded = parse_config(tomllib.loads(settings_text.toml(seeds=True)), root=Path("/x"))
     assert [getattr(s, "paths", None) for s in seeded.sources] == [("seeds/*.txt",)]

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tagfeed.progress import TerminalProgress
+from tagfeed.commands.progress import TerminalProgress
 
 
 class _Tty(io.StringIO):

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from tagfeed.cli import main
 from tagfeed.config import FeedSource, load_config
 from tagfeed.errors import OpmlError
-from tagfeed.subscriptions import read_opml, toml_string
+from tagfeed.commands.subscriptions import read_opml, toml_string
 
 OPML = Path(__file__).parent / "data/opml/subscriptions.opml"
 CONFIG = """\

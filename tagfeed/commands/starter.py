@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from tagfeed import settings_text
+from tagfeed.commands import settings_text
 from tagfeed.errors import ConfigError
 
 
