@@ -20,7 +20,8 @@ from sources.model import Article
 from sources.tagpage import read_tagpage
 from tagfeed import __version__
 from tagfeed.commands import settings_text
-from tagfeed.config import Config, load_config, parse_duration, unknown_env
+from tagfeed.config import Config, load_config
+from tagfeed.settings import parse_duration, unknown_env
 from tagfeed.errors import ConfigError, ExplainError, TagfeedError
 from tagfeed.explain import explain as explain_target
 from tagfeed.commands.explain_text import render_lines

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tagfeed.config import FeedSource, TagPageSource, load_config, parse_config, parse_duration
+from tagfeed.config import FeedSource, TagPageSource, load_config, parse_config
+from tagfeed.settings import parse_duration
 from tagfeed.errors import ConfigError
 
 

@@ -27,7 +27,7 @@ from sources.fetch import (
     next_fetch,
     parse_retry_after,
 )
-from tagfeed.config import default
+from tagfeed.settings import default
 from tagfeed.errors import FetchError
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from helpers import ROOT, clean_env, copy_tracked, free_port, stop_process
 from tagfeed.commands import settings_text
-from tagfeed.config import SETTINGS, Config, SiteConfig, default, parse_config
+from tagfeed.config import Config, SiteConfig, parse_config
+from tagfeed.settings import SETTINGS, default
 from tagfeed.commands.starter import seed_files
 
 

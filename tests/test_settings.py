@@ -12,8 +12,8 @@ import pytest
 
 from helpers import run_tagfeed
 from tagfeed.errors import ConfigError
-from tagfeed.config import (KINDS, SETTINGS, Config, FeedSource, PageSource, SiteConfig, Setting, load_config, parse_config,
-                            parse_duration, table_settings)
+from tagfeed.config import Config, FeedSource, PageSource, SiteConfig, load_config, parse_config
+from tagfeed.settings import KINDS, SETTINGS, Setting, parse_duration, table_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = tuple[str, object, str, str, str]

@@ -13,7 +13,7 @@ from typing import Any
 from sources.fetch import Outcome, fetch
 from sources.page.extract import Page, declared_url, extract
 from sources.page.select import parse_selectors
-from tagfeed.config import default
+from tagfeed.settings import default
 from tagfeed.errors import FetchError, PageError
 from tagfeed.poll.aggregate import user_agent
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from tagfeed.config import SETTINGS, Setting
+from tagfeed.settings import SETTINGS, Setting
 
 COLUMNS = ("key", "default", "type", "environment", "help")
 REQUIRED = "(required)"

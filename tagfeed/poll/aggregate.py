@@ -22,7 +22,8 @@ from sources.hostgate import HOSTS, Gate
 from sources.model import Article
 from sources.schedule import feed_ttl
 from tagfeed import __version__
-from tagfeed.config import FeedSource, PageSource, default
+from tagfeed.config import FeedSource, PageSource
+from tagfeed.settings import default
 from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, LOW_YIELD, RETRY_AFTER, Failure, FetchError,
                             SourceError, StoreError, unexpected)
 from tagfeed.metrics import RECORDER
