@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tagfeed.errors import ConfigError
+from sources.model import slugify
+from tagfeed.errors import ConfigError, QueryError
+from tagfeed.query import Query, parse_query
 
 KINDS = ("string", "integer", "duration", "list of strings", "boolean", "table of strings")  # what ``typed`` checks
 
@@ -79,6 +81,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("page", "fulltext", False, "boolean", "fetch each new item's page for its full text (not yet built)"),
     Setting("page", "prefer_feed", False, "boolean", "use the page's own RSS/Atom feed when it declares one"),
     Setting("page", "max_bytes", 5 * 1024 * 1024, "integer", "largest (decompressed) page read, in bytes"),
+    Setting("views", "name", None, "string", "a view's title; its feeds are views/<slug of the name>.atom .rss .json .html"),
+    Setting("views", "query", None, "string",
+            "which articles the view publishes, in the query language (README: Views), e.g. 'tag:a OR tag:b -sport'"),
 )}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -196,10 +201,23 @@ Source = TagPageSource | FeedSource | PageSource
 
 
 @dataclass(frozen=True, slots=True)
+class View:
+    """A feed of a query's matches, published like a tag's (``[[views]]``)."""
+
+    name: str
+    query: Query
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     site: SiteConfig
     build_every: int = default("schedule.build_every")
     sources: tuple[Source, ...] = ()
+    views: tuple[View, ...] = ()
     path: Path | None = field(default=None, compare=False)
 
 
@@ -295,9 +313,33 @@ def _check_selectors(select: dict[str, str], where: str) -> None:
         raise ConfigError(key, reason) from None
 
 
+def _parse_views(tables: Any) -> tuple[View, ...]:
+    if not isinstance(tables, list):
+        raise ConfigError("views", "expected an array of tables ([[views]])")
+    views: dict[str, View] = {}
+    for index, table in enumerate(tables):
+        where = f"views[{index}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(where, "expected a table")
+        _check_keys(table, table_settings("views"), where)
+        name, text = (table.get(k) for k in ("name", "query"))
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}.name", "expected the view's name")
+        if not isinstance(text, str):
+            raise ConfigError(f"{where}.query", f"view {name!r}: expected a query string")
+        try:
+            view = View(name=name.strip(), query=parse_query(text))
+        except QueryError as exc:
+            raise ConfigError(f"{where}.query", f"view {name!r}: position {exc.position}: {exc.reason}") from None
+        if view.slug in views:
+            raise ConfigError(f"{where}.name", f"view {name!r} has the slug of view {views[view.slug].name!r}")
+        views[view.slug] = view
+    return tuple(views.values())
+
+
 def parse_config(data: Mapping[str, Any], root: Path, path: Path | None = None) -> Config:
     """A validated ``Config`` from a TOML mapping; relative paths resolve against ``root``."""
-    _check_keys(data, {"site", "schedule", "sources"}, "")
+    _check_keys(data, {"site", "schedule", "sources", "views"}, "")
     site = data.get("site", {})
     schedule = data.get("schedule", {})
     sources = data.get("sources", [])
@@ -312,6 +354,7 @@ def parse_config(data: Mapping[str, Any], root: Path, path: Path | None = None) 
     return Config(
         site=_parse_site(site, root),
         sources=tuple(_parse_source(s, i, root) for i, s in enumerate(sources)),
+        views=_parse_views(data.get("views", [])),
         **{k: typed(s, schedule[k], s.name) for k, s in settings.items() if k in schedule},
         path=path,
     )

@@ -53,7 +53,7 @@ def test_every_site_and_schedule_setting_has_a_field() -> None:
     assert set(table_settings("schedule")) <= set(Config.__dataclass_fields__)
     assert set(table_settings("feed")) <= set(FeedSource.__dataclass_fields__)
     assert set(table_settings("page")) <= set(PageSource.__dataclass_fields__)
-    assert {s.table for s in SETTINGS.values()} == {"site", "schedule", "feed", "tagpage", "page"}
+    assert {s.table for s in SETTINGS.values()} == {"site", "schedule", "feed", "tagpage", "page", "views"}
     assert {s.kind for s in SETTINGS.values()} <= set(KINDS)  # the kinds ``typed`` checks
 
 
