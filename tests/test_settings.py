@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import run_tagfeed
+from tagfeed.query import Query, parse_query
 from tagfeed.config import (KINDS, SETTINGS, Config, FeedSource, PageSource, SiteConfig, Setting, load_config, parse_config,
                             parse_duration, table_settings)
 
@@ -61,6 +62,8 @@ def _parsed(setting: Setting) -> object:
     value = setting.default
     if setting.kind == "duration":
         return parse_duration(value, setting.name)
+    if setting.kind == "query":  # "" is no rule
+        return parse_query(value) if value else None
     if isinstance(value, dict):
         return tuple(value.items())
     return tuple(value) if isinstance(value, list) else value
@@ -92,7 +95,8 @@ def test_every_site_key_is_set_from_its_environment_variable(setting: Setting, t
            "store": "postgresql://u@127.0.0.1/db"}.get(setting.key, "7" if setting.kind == "integer" else "Mine")
     site = load_config(path, environ={setting.env: raw}).site
     value = getattr(site, setting.key)
-    assert value != _parsed(setting) and str(value).endswith(raw), setting.env
+    shown = value.text if isinstance(value, Query) else str(value)  # a rule's query, as parsed from raw
+    assert value != _parsed(setting) and shown.endswith(raw), setting.env
 
 
 def test_base_url_explicit_from_the_file_or_the_environment(tmp_path: Path) -> None:
