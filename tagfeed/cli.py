@@ -10,6 +10,7 @@ import dataclasses
 import json
 import logging
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,10 @@ from sources.model import Article
 from sources.tagpage import read_tagpage
 from tagfeed import __version__, settings_text
 from tagfeed.config import Config, load_config, parse_duration
-from tagfeed.errors import ConfigError, TagfeedError
+from tagfeed.errors import ConfigError, QueryError, TagfeedError
 from tagfeed.explain import explain as explain_target
 from tagfeed.explain_text import render_lines
+from tagfeed.preview import preview as run_preview, preview_lines
 from tagfeed.store.postgres import open_store
 from tagfeed.building.pipeline import build as run_build
 from tagfeed.progress import TerminalProgress
@@ -192,6 +194,25 @@ def explain(target: str, config_path: Path | None, as_json: bool) -> None:
         return
     for line in render_lines(facts):
         click.echo(line)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--source", "source", help="Judge QUERY as this source's keep/block rule (a feed URL or dump path).")
+@click.option("--limit", type=click.IntRange(0, 1000), default=10, show_default=True, help="Newest matches shown.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="tagfeed.toml to use.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with the same facts, for scripts.")
+def preview(query: str, source: str | None, limit: int, config_path: Path | None, as_json: bool) -> None:
+    """Show what a view or rule QUERY would match among the stored articles; changes nothing."""
+    config = _load(config_path)
+    try:
+        with open_store(config.site) as store:
+            facts = run_preview(config, store, query, datetime.now(timezone.utc), source=source, limit=limit,
+                                cwd=Path.cwd())
+    except TagfeedError as exc:
+        _fail(exc)
+        raise SystemExit(2 if isinstance(exc, QueryError) else 1) from None
+    click.echo(json.dumps(facts, ensure_ascii=False, indent=2) if as_json else "\n".join(preview_lines(facts)))
 
 
 @main.command()
