@@ -66,11 +66,11 @@ def render_archived_atom(channel: Channel, articles: Sequence[Article], archive:
     """The tag's current Atom feed and every archive page; ``articles`` is all of the tag's."""
     if channel.tag is None:
         raise RenderError("channel", "only tag feeds are archived")
-    slug, urls = channel.tag.slug, channel.urls
+    urls = channel.urls
     total = len(archive.pages)
 
     def page_url(n: int) -> str:
-        return urls.url(urls.archive_path(slug, n))
+        return urls.url(channel.archive_path(n))
 
     current = current_entries(articles, archive)
     links = [("prev-archive", page_url(total))] if total else []
@@ -85,7 +85,7 @@ def render_archived_atom(channel: Channel, articles: Sequence[Article], archive:
         # yet); it is the one change a page sees, once, when the page after it is cut.
         links.append(("next-archive", page_url(n + 1) if n < total else channel.feed_url("atom")))
         page = render_atom(channel, entries)
-        yield urls.archive_path(slug, n), with_history(page, links=links, self_url=page_url(n), archive=True)
+        yield channel.archive_path(n), with_history(page, links=links, self_url=page_url(n), archive=True)
 
 
 def with_history(feed: bytes, *, links: Sequence[tuple[str, str]], self_url: str | None = None,

@@ -1,4 +1,4 @@
-"""What every feed of one scope (all articles, or one tag) says about itself.
+"""What every feed of one scope (all articles, one tag, or one view) says about itself.
 
 A ``Channel`` is pure data: titles, the URLs the feed is served at, and the
 date an empty feed reports. The entry helpers here (dates, content) are shared
@@ -38,6 +38,14 @@ class Channel:
     generator_uri: str | None = None
     empty_updated: datetime = EMPTY_FEED_DATE
     hub: str | None = None  # a WebSub hub: every format links it (rel=hub), beside rel=self
+    view: bool = False  # ``tag`` names a view (a query's matches, views/<slug>.*), not a tag
+
+    @property
+    def scope(self) -> str:
+        """What the channel's feeds are of, as the feed id and archive plan key it."""
+        if self.tag is None:
+            return "all"
+        return f"{'view' if self.view else 'tag'}:{self.tag.slug}"
 
     @property
     def title(self) -> str:
@@ -45,6 +53,8 @@ class Channel:
 
     @property
     def subtitle(self) -> str:
+        if self.tag and self.view:
+            return f"Articles of the view {self.tag.name} on {self.site_title}"
         if self.tag:
             return f"Articles tagged {self.tag.name} on {self.site_title}"
         return f"Every article on {self.site_title}"
@@ -52,9 +62,11 @@ class Channel:
     @property
     def feed_id(self) -> str:
         """Independent of base_url, like article ids: moving the site keeps it."""
-        return uuid_urn("feed:" + (f"tag:{self.tag.slug}" if self.tag else "all"))
+        return uuid_urn("feed:" + self.scope)
 
     def path(self, fmt: PageFormat) -> str:
+        if self.tag and self.view:
+            return self.urls.view_path(self.tag.slug, fmt)
         if self.tag:
             return self.urls.tag_path(self.tag.slug, fmt)
         return self.urls.all_path(fmt)
@@ -65,6 +77,11 @@ class Channel:
     @property
     def html_url(self) -> str:
         return self.feed_url("html")
+
+    def archive_path(self, page: int) -> str:
+        if self.tag is None:
+            raise RenderError("channel", "only tag and view feeds are archived")
+        return self.urls.archive_path(self.tag.slug, page, view=self.view)
 
 
 def utc(moment: datetime, what: str) -> datetime:

@@ -9,14 +9,14 @@ pages of the seed build are held byte for byte by tests/data/golden/.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
 from feeds.channel import GENERATOR, Channel, EntryFacts, entry_dates, entry_facts, entry_summary
 from feeds.status import SourceDetail, SourceStatus
-from feeds.urls import FORMAT_NAMES, FORMATS, MEDIA_TYPES, Urls
+from feeds.urls import FORMAT_NAMES, FORMATS, MEDIA_TYPES, PageFormat, Urls
 from sources.model import Article, Enclosure, Tag
 from tagfeed.errors import RenderError
 
@@ -167,6 +167,22 @@ def _article_row(urls: Urls, here: str, article: Article, published: datetime) -
     return "".join(row)
 
 
+def _scope_list(urls: Urls, here: str, entries: Sequence[TagEntry],
+                path: Callable[[str, PageFormat], str]) -> list[str]:
+    """The index's list of tags (or views): each one's page, count and feeds."""
+    href, url = urls.href, urls.url
+    out = ['<ul class="items">\n']
+    for entry in entries:
+        slug = entry.tag.slug
+        out += ['<li><a href="', _e(href(here, path(slug, "html"))), '">', _e(entry.tag.name),
+                '</a>\n<span class="meta">(', _e(str(entry.count)), ')</span>\n<span class="feeds">\n<a href="',
+                _e(url(path(slug, "atom"))), _TAG_END,
+                _e(url(path(slug, "rss"))), '" type="application/rss+xml">RSS</a>\n<a href="',
+                _e(url(path(slug, "json"))), '" type="application/feed+json">JSON Feed</a>\n</span></li>\n']
+    out.append("</ul>\n")
+    return out
+
+
 def render_article_page(site_title: str, urls: Urls, article: Article) -> bytes:
     """An article's page: its text (or the upstream HTML), the teaser note, the source link, its tags."""
     here = urls.article_path(article)
@@ -219,8 +235,8 @@ _SOURCES_LIST = ('" type="application/atom+xml">source status (Atom)</a>. Each s
 
 
 def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[Article],
-                 sources: Sequence[SourceStatus] = ()) -> bytes:
-    """The home page: every tag with its feeds, then the newest articles, then the sources."""
+                 sources: Sequence[SourceStatus] = (), *, views: Sequence[TagEntry] = ()) -> bytes:
+    """The home page: every tag and view with its feeds, then the newest articles, then the sources."""
     urls = channel.urls
     here = urls.index_path()
     feeds = feed_links(channel)
@@ -229,18 +245,11 @@ def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[
     out.extend(f'<a href="{_e(f.href)}" type="{_e(f.media_type)}">{_e(f.name)}</a>\n' for f in feeds)
     out.append("</p>\n\n<section>\n<h2>Tags</h2>\n")
     if tags:
-        out.append('<ul class="items">\n')
-        href, url, tag_path = urls.href, urls.url, urls.tag_path
-        for entry in tags:
-            slug = entry.tag.slug
-            out += ['<li><a href="', _e(href(here, tag_path(slug, "html"))), '">', _e(entry.tag.name),
-                    '</a>\n<span class="meta">(', _e(str(entry.count)), ')</span>\n<span class="feeds">\n<a href="',
-                    _e(url(tag_path(slug, "atom"))), _TAG_END,
-                    _e(url(tag_path(slug, "rss"))), '" type="application/rss+xml">RSS</a>\n<a href="',
-                    _e(url(tag_path(slug, "json"))), '" type="application/feed+json">JSON Feed</a>\n</span></li>\n']
-        out.append("</ul>\n")
+        out += _scope_list(urls, here, tags, urls.tag_path)
     else:
         out.append("<p>No tags yet.</p>\n")
+    if views:  # absent without [[views]], so such a site's index keeps its bytes
+        out += ["</section>\n<section>\n<h2>Views</h2>\n", *_scope_list(urls, here, views, urls.view_path)]
     out.append("</section>\n<section>\n<h2>Latest articles</h2>\n")
     if articles:
         out.append('<ul class="items">\n')

@@ -90,6 +90,14 @@ class Fragments:
 
 
 @dataclass(frozen=True, slots=True)
+class ViewScope:
+    """A view as the glue settled it: its name and slug (as a ``Tag``) and the ids its query matched."""
+
+    tag: Tag
+    ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class TagGroup:
     tag: Tag
     articles: tuple[Article, ...]  # newest first, all of them
@@ -98,9 +106,13 @@ class TagGroup:
 def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_items: int, *,
                 archives: Mapping[str, TagArchive] | None = None, fresh: Fresh = never_fresh,
                 sources: Sequence[SourceStatus] = (), hub: str | None = None,
-                article_digests: Mapping[str, bytes] | None = None, version: str) -> Iterator[File]:
-    """Every file of the tree: all.*, each tag's feeds and page, article pages, index, OPML.
+                article_digests: Mapping[str, bytes] | None = None, version: str,
+                views: Sequence[ViewScope] = (), view_archives: Mapping[str, TagArchive] | None = None,
+                ) -> Iterator[File]:
+    """Every file of the tree: all.*, each tag's and view's feeds and page, article pages, index, OPML.
 
+    A view is published as a tag is (views/<slug>.*), from the articles of ``ordered`` it names;
+    ``view_archives`` are its RFC 5005 pages.
     ``sources`` is the index's "Sources" section (feeds/status.py).
     A tag in ``archives`` gets an RFC 5005 Atom feed and archive pages instead (feeds/archive.py).
     A group of files whose inputs' fingerprint ``fresh`` says is on disk already is not rendered;
@@ -109,6 +121,7 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
     """
     ordered = _unique(sort_articles([xml_clean(a) for a in articles]))
     groups = group_by_tag(ordered)
+    view_groups = [TagGroup(v.tag, tuple(a for a in ordered if a.id in v.ids)) for v in views]
     prints = Prints(article_digests, version=version)
 
     def done(paths: tuple[str, ...], parts: object, articles: Sequence[Article] = ()) -> bool:
@@ -116,14 +129,16 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
         return fresh is not never_fresh and fresh(paths, prints.of(parts, articles))
 
     uses = Counter(a.id for a in ordered[:max_items])
-    uses.update(a.id for group in groups for a in group.articles[:max_items])
+    uses.update(a.id for group in (*groups, *view_groups) for a in group.articles[:max_items])
     pieces = Fragments(urls, uses)
     everything = Channel(urls=urls, site_title=site_title, generator_version=version, hub=hub)
     if not done(_feed_paths(everything), (everything, max_items), ordered[:max_items]):
         yield from _render_feeds(everything, ordered[:max_items], [pieces.take(a) for a in ordered[:max_items]])
-    for group in groups:
-        channel = Channel(urls=urls, site_title=site_title, generator_version=version, tag=group.tag, hub=hub)
-        archive = (archives or {}).get(group.tag.slug)
+    scopes = [(g, False, (archives or {}).get(g.tag.slug)) for g in groups]
+    scopes += [(g, True, (view_archives or {}).get(g.tag.slug)) for g in view_groups]
+    for group, view, archive in scopes:
+        channel = Channel(urls=urls, site_title=site_title, generator_version=version, tag=group.tag, hub=hub,
+                          view=view)
         paths = (*_feed_paths(channel), channel.path("html"))
         top = group.articles[:max_items]
         if not archive and done(paths, (channel, max_items), top):
@@ -138,12 +153,14 @@ def render_site(site_title: str, urls: Urls, articles: Sequence[Article], max_it
         if not done((path,), (site_title, urls), (article,)):
             yield path, render_article_page(site_title, urls, article)
     entries = [TagEntry(group.tag, len(group.articles)) for group in groups]
-    if not done((urls.index_path(),), (everything, entries, max_items, sources), ordered[:max_items]):
-        yield urls.index_path(), render_index(everything, entries, ordered[:max_items], sources)
+    listed = [TagEntry(group.tag, len(group.articles)) for group in view_groups]
+    if not done((urls.index_path(),), (everything, entries, max_items, sources, *listed), ordered[:max_items]):
+        yield urls.index_path(), render_index(everything, entries, ordered[:max_items], sources, views=listed)
     newest = entry_dates(ordered[0])[1] if ordered else None
     tags = [g.tag for g in groups]
-    if not done((urls.opml_path(),), (site_title, urls, tags, newest)):
-        yield urls.opml_path(), render_opml(site_title, urls, tags, newest)
+    named = [g.tag for g in view_groups]
+    if not done((urls.opml_path(),), (site_title, urls, tags, newest, *named)):
+        yield urls.opml_path(), render_opml(site_title, urls, tags, newest, views=named)
 
 
 def _feed_paths(channel: Channel) -> tuple[str, ...]:

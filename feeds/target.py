@@ -66,9 +66,9 @@ def publish_rank(rel: str) -> int:
     parts = name.split("/")
     if parts[0] == "articles":
         return ARTICLES
-    if parts[0] == "tags" and len(parts) > 2:
+    if parts[0] in ("tags", "views") and len(parts) > 2:
         return ARCHIVES
-    if parts[0] == "tags":
+    if parts[0] in ("tags", "views"):
         return TAG_PAGES if name.endswith(".html") else TAG_FEEDS
     if name in _ALL_FEEDS:
         return ALL_FEEDS

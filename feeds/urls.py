@@ -62,11 +62,16 @@ class Urls:
             raise RenderError(f"tag {slug!r}", "slug must be lowercase ASCII letters, digits and dashes")
         return f"tags/{slug}.{_check_format(fmt)}"
 
-    def archive_path(self, slug: str, page: int) -> str:
-        """An RFC 5005 archive page of a tag's Atom feed, numbered from 1 (the oldest)."""
+    def view_path(self, slug: str, fmt: PageFormat) -> str:
+        """A view's feeds and page (a query's matches, ``[[views]]``): beside tags/, one folder deep."""
+        return "views/" + self.tag_path(slug, fmt).removeprefix("tags/")
+
+    def archive_path(self, slug: str, page: int, *, view: bool = False) -> str:
+        """An RFC 5005 archive page of a tag's (or a view's) Atom feed, numbered from 1 (the oldest)."""
         if page < 1:
             raise RenderError(f"archive page {page}", "pages are numbered from 1")
-        return f"{self.tag_path(slug, 'atom').removesuffix('.atom')}/archive/{page}.atom"
+        feed = self.view_path(slug, "atom") if view else self.tag_path(slug, "atom")
+        return f"{feed.removesuffix('.atom')}/archive/{page}.atom"
 
     def article_path(self, article: Article) -> str:
         return f"articles/{article.id_hex}.html"

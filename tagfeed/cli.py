@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,10 @@ from tagfeed import __version__
 from tagfeed.commands import settings_text
 from tagfeed.config import Config, load_config
 from tagfeed.settings import parse_duration, unknown_env
-from tagfeed.errors import ConfigError, ExplainError, TagfeedError
+from tagfeed.errors import ConfigError, ExplainError, QueryError, TagfeedError
 from tagfeed.explain import explain as explain_target
 from tagfeed.commands.explain_text import render_lines
+from tagfeed.commands.preview import preview as run_preview, preview_lines
 from tagfeed.store.postgres import open_store
 from tagfeed.building.pipeline import build as run_build
 from tagfeed.commands.progress import LogAroundBar, TerminalProgress
@@ -224,6 +226,25 @@ def init(folder: Path, seeds: bool) -> None:
         click.echo(f"wrote {path}")
     where = "" if folder == Path(".") else f"cd {folder} && "
     click.echo(f"next: {where}tagfeed build (or tagfeed serve)")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--source", "source", help="Judge QUERY as this source's keep/block rule (a feed URL or dump path).")
+@click.option("--limit", type=click.IntRange(0, 1000), default=10, show_default=True, help="Newest matches shown.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="tagfeed.toml to use.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with the same facts, for scripts.")
+def preview(query: str, source: str | None, limit: int, config_path: Path | None, as_json: bool) -> None:
+    """Show what a view or rule QUERY would match among the stored articles; changes nothing."""
+    config = _load(config_path)
+    try:
+        with open_store(config.site) as store:
+            facts = run_preview(config, store, query, datetime.now(timezone.utc), source=source, limit=limit,
+                                cwd=Path.cwd())
+    except TagfeedError as exc:
+        _fail(exc)
+        raise SystemExit(2 if isinstance(exc, QueryError) else 1) from None
+    click.echo(json.dumps(facts, ensure_ascii=False, indent=2) if as_json else "\n".join(preview_lines(facts)))
 
 
 @main.command()

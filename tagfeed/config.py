@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tagfeed.errors import ConfigError
-from tagfeed.settings import default, env_overrides, table_settings, typed
+from sources.model import slugify
+from tagfeed.errors import ConfigError, QueryError
+from tagfeed.query import Query, parse_query
+from tagfeed.settings import default, env_overrides, parse_rule, table_settings, typed
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
 
@@ -38,6 +40,8 @@ class SiteConfig:
     store: str = default("site.store")  # a postgresql:// URL (tagfeed/store/postgres.py), or "" for SQLite in state_dir
     host_gap: int = default("site.host_gap")  # seconds between requests to one upstream host (sources/hostgate.py)
     metrics: bool = default("site.metrics")  # GET /metrics under serve (tagfeed/serving/metrics.py)
+    keep: Query | None = default("site.keep")  # rules every source's articles pass at ingest (building/rules.py)
+    block: Query | None = default("site.block")
     # "s3://bucket/prefix" when output_dir names an object store (tagfeed.building.publish); output_dir
     # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
     output_url: str = ""
@@ -47,6 +51,8 @@ class SiteConfig:
 class TagPageSource:
     paths: tuple[str, ...]
     root: Path
+    keep: Query | None = default("tagpage.keep")
+    block: Query | None = default("tagpage.block")
 
     @property
     def name(self) -> str:
@@ -59,6 +65,8 @@ class FeedSource:
     tags: tuple[str, ...] = default("feed.tags")
     every: int = default("feed.every")
     max_bytes: int = default("feed.max_bytes")
+    keep: Query | None = default("feed.keep")
+    block: Query | None = default("feed.block")
 
     @property
     def name(self) -> str:
@@ -76,6 +84,8 @@ class PageSource:
     fulltext: bool = default("page.fulltext")
     prefer_feed: bool = default("page.prefer_feed")
     max_bytes: int = default("page.max_bytes")
+    keep: Query | None = default("page.keep")
+    block: Query | None = default("page.block")
 
     @property
     def name(self) -> str:
@@ -86,10 +96,23 @@ Source = TagPageSource | FeedSource | PageSource
 
 
 @dataclass(frozen=True, slots=True)
+class View:
+    """A feed of a query's matches, published like a tag's (``[[views]]``)."""
+
+    name: str
+    query: Query
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     site: SiteConfig
     build_every: int = default("schedule.build_every")
     sources: tuple[Source, ...] = ()
+    views: tuple[View, ...] = ()
     path: Path | None = field(default=None, compare=False)
 
 
@@ -156,7 +179,8 @@ def _parse_source(table: Any, index: int, root: Path) -> Source:
         paths = table.get("paths")
         if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
             raise ConfigError(f"{where}.paths", "expected a non-empty list of paths or globs")
-        return TagPageSource(paths=tuple(paths), root=root)
+        rules = {k: parse_rule(table[k], f"{where}.{k}") for k in ("keep", "block") if k in table}
+        return TagPageSource(paths=tuple(paths), root=root, **rules)
     if kind in ("feed", "page"):
         settings = table_settings(kind)
         _check_keys(table, {"type", *settings}, where)
@@ -187,9 +211,33 @@ def _check_selectors(select: dict[str, str], where: str) -> None:
         raise ConfigError(key, reason) from None
 
 
+def _parse_views(tables: Any) -> tuple[View, ...]:
+    if not isinstance(tables, list):
+        raise ConfigError("views", "expected an array of tables ([[views]])")
+    views: dict[str, View] = {}
+    for index, table in enumerate(tables):
+        where = f"views[{index}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(where, "expected a table")
+        _check_keys(table, table_settings("views"), where)
+        name, text = (table.get(k) for k in ("name", "query"))
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}.name", "expected the view's name")
+        if not isinstance(text, str):
+            raise ConfigError(f"{where}.query", f"view {name!r}: expected a query string")
+        try:
+            view = View(name=name.strip(), query=parse_query(text))
+        except QueryError as exc:
+            raise ConfigError(f"{where}.query", f"view {name!r}: position {exc.position}: {exc.reason}") from None
+        if view.slug in views:
+            raise ConfigError(f"{where}.name", f"view {name!r} has the slug of view {views[view.slug].name!r}")
+        views[view.slug] = view
+    return tuple(views.values())
+
+
 def parse_config(data: Mapping[str, Any], root: Path, path: Path | None = None) -> Config:
     """A validated ``Config`` from a TOML mapping; relative paths resolve against ``root``."""
-    _check_keys(data, {"site", "schedule", "sources"}, "")
+    _check_keys(data, {"site", "schedule", "sources", "views"}, "")
     site = data.get("site", {})
     schedule = data.get("schedule", {})
     sources = data.get("sources", [])
@@ -204,6 +252,7 @@ def parse_config(data: Mapping[str, Any], root: Path, path: Path | None = None) 
     return Config(
         site=_parse_site(site, root),
         sources=tuple(_parse_source(s, i, root) for i, s in enumerate(sources)),
+        views=_parse_views(data.get("views", [])),
         **{k: typed(s, schedule[k], s.name) for k, s in settings.items() if k in schedule},
         path=path,
     )

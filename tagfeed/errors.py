@@ -13,6 +13,7 @@ message from its fields, so every message names the file, URL or key::
      │    ├── FeedError(url, reason)
      │    └── PageError(url, reason)  an HTML listing page with no list we can read
      ├── StoreError(reason)
+     ├── QueryError(position, reason)  a query of a view, rule, preview or search does not parse
      ├── ExplainError(target, reason)  ``tagfeed explain`` knows no such article or source
      ├── RenderError(what, reason)   an article or tag cannot be rendered (a bug upstream)
      └── OutputError(path, reason)   a file of the output tree cannot be written there
@@ -124,6 +125,15 @@ class StoreError(TagfeedError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"store: {reason}")
+
+
+class QueryError(TagfeedError):
+    """``position`` is 1-based, counted in characters of the query."""
+
+    def __init__(self, position: int, reason: str) -> None:
+        self.position = position
+        self.reason = reason
+        super().__init__(f"query: position {position}: {reason}")
 
 
 class ExplainError(TagfeedError):

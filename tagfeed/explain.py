@@ -24,6 +24,7 @@ from sources.fetch import NEVER
 from sources.model import Article, article_id, normalize_title, uuid_urn
 from sources.schedule import FRESHNESS_CAP
 from tagfeed.building.archive import archive_of
+from tagfeed.building.rules import verdict_facts
 from tagfeed.config import Config, FeedSource
 from tagfeed.errors import ExplainError
 from tagfeed.building.incidents import display_name
@@ -50,6 +51,9 @@ def explain(config: Config, store: Store, target: str, *, cwd: Path) -> Facts:
     article = find_article(store, target)
     if article is not None:
         return article_facts(config, store, article)
+    if verdicts := verdict_facts(store, target):  # not stored: a rule blocked every copy
+        return {"type": "blocked", "id": verdicts[0]["id"], "title": verdicts[0]["title"],
+                "rules": [{**v, "source": display_name(v["source"], _root(config))} for v in verdicts]}
     raise ExplainError(target, "no article (id, title, link, articles/<hex>.html) or source "
                                "(feed URL, tag-page dump) by that name in the store; has a build run?")
 
@@ -175,6 +179,7 @@ def article_facts(config: Config, store: Store, article: Article) -> Facts:
         "updated": _iso(article.updated), "changed": article.updated != article.published,
         "max_items": config.site.max_items,
         "files": feed_files(config, store, article),
+        "rules": [{**v, "source": display_name(v["source"], root)} for v in verdict_facts(store, article.id)],
     }
 
 

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tagfeed.errors import ConfigError
+from tagfeed.errors import ConfigError, QueryError
+from tagfeed.query import Query, parse_query
 
-KINDS = ("string", "integer", "duration", "list of strings", "boolean", "table of strings")  # what ``typed`` checks
+KINDS = ("string", "integer", "duration", "list of strings", "boolean", "table of strings", "query")  # what ``typed`` checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +62,24 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "postgresql://user:password@host/db for state shared by several machines; empty = SQLite in state_dir"),
     Setting("site", "host_gap", 1, "integer",
             "seconds between two requests to one upstream host (one request at a time per host)"),
+    Setting("site", "keep", "", "query", "every source publishes only the articles matching this query; empty = all"),
+    Setting("site", "block", "", "query", "no source publishes the articles matching this query; empty = none"),
     Setting("site", "metrics", False, "boolean",
             "serve Prometheus metrics at /metrics (per source, per build, per request), on serve's host and port"),
     Setting("schedule", "build_every", "15m", "duration", "how often `serve` rebuilds the feeds"),
     Setting("tagpage", "paths", None, "list of strings",
             "tag-page dumps to read: paths or globs, relative to the config"),
+    Setting("tagpage", "keep", "", "query",
+            "publish only this source's articles that match this query (README: Views); empty = all"),
+    Setting("tagpage", "block", "", "query", "do not publish this source's articles that match this query; empty = none"),
     Setting("feed", "url", None, "string", "http(s) URL of an RSS, Atom or JSON feed"),
     Setting("feed", "tags", [], "list of strings", "tags given to every entry, besides the entries' own categories"),
     Setting("feed", "every", "30m", "duration",
             "how often the feed is polled; its Cache-Control, Expires or RSS ttl can stretch that"),
     Setting("feed", "max_bytes", 10 * 1024 * 1024, "integer", "largest (decompressed) body read, in bytes"),
+    Setting("feed", "keep", "", "query",
+            "publish only this source's articles that match this query (README: Views); empty = all"),
+    Setting("feed", "block", "", "query", "do not publish this source's articles that match this query; empty = none"),
     Setting("page", "url", None, "string", "http(s) URL of an HTML listing page (a tag, topic, section or author page)"),
     Setting("page", "tags", [], "list of strings", "tags given to every item; empty: the page's own name (its h1 or title)"),
     Setting("page", "every", "30m", "duration", "how often the page is fetched"),
@@ -79,6 +88,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("page", "fulltext", False, "boolean", "fetch each new item's page for its full text (not yet built)"),
     Setting("page", "prefer_feed", False, "boolean", "use the page's own RSS/Atom feed when it declares one"),
     Setting("page", "max_bytes", 5 * 1024 * 1024, "integer", "largest (decompressed) page read, in bytes"),
+    Setting("page", "keep", "", "query",
+            "publish only this source's articles that match this query (README: Views); empty = all"),
+    Setting("page", "block", "", "query", "do not publish this source's articles that match this query; empty = none"),
+    Setting("views", "name", None, "string", "a view's title; its feeds are views/<slug of the name>.atom .rss .json .html"),
+    Setting("views", "query", None, "string",
+            "which articles the view publishes, in the query language (README: Views), e.g. 'tag:a OR tag:b -sport'"),
 )}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
@@ -120,11 +135,25 @@ def typed(setting: Setting, value: Any, where: str) -> Any:
         if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
             raise ConfigError(where, f"expected a table of strings, got {value!r}")
         return tuple((str(k), v) for k, v in value.items())
+    if setting.kind == "query":
+        return parse_rule(value, where)
     if setting.kind == "list of strings":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(where, f"expected a list of strings, got {value!r}")
         return tuple(value)
     return value
+
+
+def parse_rule(value: Any, where: str) -> Query | None:
+    """A keep/block query; "" is no rule. A query that does not parse names its position."""
+    if not isinstance(value, str):
+        raise ConfigError(where, f"expected a query string, got {value!r}")
+    if not value.strip():
+        return None
+    try:
+        return parse_query(value)
+    except QueryError as exc:
+        raise ConfigError(where, f"position {exc.position}: {exc.reason}") from None
 
 
 def default(name: str) -> Any:

@@ -14,6 +14,7 @@ from helpers import run_tagfeed
 from tagfeed.errors import ConfigError
 from tagfeed.config import Config, FeedSource, PageSource, SiteConfig, load_config, parse_config
 from tagfeed.settings import KINDS, SETTINGS, Setting, parse_duration, table_settings
+from tagfeed.query import Query, parse_query
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = tuple[str, object, str, str, str]
@@ -54,7 +55,7 @@ def test_every_site_and_schedule_setting_has_a_field() -> None:
     assert set(table_settings("schedule")) <= set(Config.__dataclass_fields__)
     assert set(table_settings("feed")) <= set(FeedSource.__dataclass_fields__)
     assert set(table_settings("page")) <= set(PageSource.__dataclass_fields__)
-    assert {s.table for s in SETTINGS.values()} == {"site", "schedule", "feed", "tagpage", "page"}
+    assert {s.table for s in SETTINGS.values()} == {"site", "schedule", "feed", "tagpage", "page", "views"}
     assert {s.kind for s in SETTINGS.values()} <= set(KINDS)  # the kinds ``typed`` checks
 
 
@@ -62,6 +63,8 @@ def _parsed(setting: Setting) -> object:
     value = setting.default
     if setting.kind == "duration":
         return parse_duration(value, setting.name)
+    if setting.kind == "query":  # "" is no rule
+        return parse_query(value) if value else None
     if isinstance(value, dict):
         return tuple(value.items())
     return tuple(value) if isinstance(value, list) else value
@@ -94,7 +97,8 @@ def test_every_site_key_is_set_from_its_environment_variable(setting: Setting, t
                setting.kind, "Mine"))
     site = load_config(path, environ={setting.env: raw}).site
     value = getattr(site, setting.key)
-    assert value != _parsed(setting) and (str(value).endswith(raw) or str(value).lower() == raw), setting.env
+    shown = value.text if isinstance(value, Query) else str(value)  # a rule's query, as parsed from raw
+    assert value != _parsed(setting) and (shown.endswith(raw) or shown.lower() == raw), setting.env
 
 
 @pytest.mark.parametrize(("raw", "value"), [("1", True), ("yes", True), ("True", True), ("0", False), ("off", False)])

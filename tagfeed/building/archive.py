@@ -41,18 +41,25 @@ def _stored_pages(store: Store) -> dict[str, list[tuple[str, ...]]]:
 def plan_archives(store: Store, articles: Sequence[Article], max_items: int,
                   page_size: int) -> dict[str, TagArchive]:
     """Every tag's archive pages, cutting (and storing) the new ones this build makes full."""
+    scopes = [(group.tag.slug, [a.id for a in group.articles]) for group in group_by_tag(sort_articles(articles))]
+    return plan_scopes(store, scopes, max_items, page_size)
+
+
+def plan_scopes(store: Store, scopes: Sequence[tuple[str, Sequence[str]]], max_items: int,
+                page_size: int) -> dict[str, TagArchive]:
+    """The archive pages of each (key, ids newest first): a tag's key is its slug, a view's
+    ``view:<slug>`` (no slug has a colon), in the one table of pages."""
     stored = _stored_pages(store)
     new_rows: list[tuple[str, int, int, str]] = []
     plans: dict[str, TagArchive] = {}
-    for group in group_by_tag(sort_articles(articles)):
-        slug = group.tag.slug
-        pages = stored.setdefault(slug, [])
+    for key, ids in scopes:
+        pages = stored.setdefault(key, [])
         archived = frozenset(i for page in pages for i in page)
-        for page in cut_pages([a.id for a in group.articles], archived, max_items, page_size):
+        for page in cut_pages(ids, archived, max_items, page_size):
             pages.append(page)
-            new_rows.extend((slug, len(pages), pos, article_id) for pos, article_id in enumerate(page))
-        if pages or len(group.articles) > max_items:  # with waiting articles, even before the first page
-            plans[slug] = TagArchive(tuple(pages))
+            new_rows.extend((key, len(pages), pos, article_id) for pos, article_id in enumerate(page))
+        if pages or len(ids) > max_items:  # with waiting articles, even before the first page
+            plans[key] = TagArchive(tuple(pages))
     if new_rows:
         store.add_archive_rows(new_rows)
     return plans

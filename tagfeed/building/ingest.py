@@ -10,6 +10,7 @@ of its articles.
 
 from __future__ import annotations
 
+import functools
 import glob
 import logging
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import cast
 from sources.model import Article, merge
 from sources.tagpage import parse_tagpage_bytes, read_dump
 from tagfeed.building.incidents import record_low_yield
+from tagfeed.building.rules import Rules, rules_fingerprint, verdict_row
 from tagfeed.store.records import yield_warning
 from tagfeed.config import Config, FeedSource, PageSource, TagPageSource
 from tagfeed.errors import INTERNAL, Failure, SourceError, StoreError, TagPageError, unexpected
@@ -45,9 +47,11 @@ class Quiet:
     path: Path
     data: bytes
     marker: Marker
+    admit: Callable[[list[Article]], list[Article]] | None = None  # its source's keep/block rules
 
     def parse(self) -> list[Article]:
-        return parse_tagpage_bytes(self.data, source=str(self.path))
+        found = parse_tagpage_bytes(self.data, source=str(self.path))
+        return self.admit(found) if self.admit else found
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Ingest:
     counts: dict[str, int] = field(default_factory=dict)  # articles each source gave this build (/metrics)
     units: int = 0  # what the reading bar counted: dumps, globs matching nothing, feeds
     aggregator: Aggregator | None = None  # this build's polling, holding each poll's new state
+    rules: Rules = field(default_factory=Rules)  # keep/block rules, and what they decided this build
 
     def save_states(self) -> None:
         """Store the polled feeds' new states, once their articles are stored (``Aggregator.save_states``)."""
@@ -99,6 +104,9 @@ class Ingest:
         """Store this build's sightings; a quiet dump's only move ``last_seen``, unless its rows are
         missing (a store that lost the table): then they are written from its parsed articles."""
         self.sightings.write(store, now)
+        if self.rules.read:
+            when = now.isoformat()
+            store.replace_verdicts(sorted(self.rules.read), [verdict_row(v, when) for v in self.rules.verdicts])
         quiet = {str(q.path): q for q in self.read if isinstance(q, Quiet)}
         missing = seen_again(store, now, {name: q.marker.ids for name, q in quiet.items()})
         if missing:
@@ -133,6 +141,7 @@ def ingest_tagpages(source: TagPageSource, store: Store, ingest: Ingest, now: da
     when it changed, else noted as quiet. ``states`` holds every source's state by name, loaded once
     a build, and gets the new ones. ``tick`` counts one source done (the progress bar)."""
     recorded: list[SourceState] = []
+    rules = ingest.rules.for_source(source)
     paths, missing = expanded
     for pattern in missing:
         error = TagPageError(str(pattern), "no file matches this pattern")
@@ -144,13 +153,15 @@ def ingest_tagpages(source: TagPageSource, store: Store, ingest: Ingest, now: da
         name = str(path)
         try:
             data = read_dump(path)
-            key = dump_key(data)
+            key = dump_key(data) + rules_fingerprint(rules)  # a rule changed: read again
             marker = markers.get(name)
+            admit = functools.partial(ingest.rules.apply, rules, name) if rules else None
             if marker is not None and marker.key == key:  # as settled: its articles are stored as they are
-                ingest.read.append(Quiet(path, data, marker))
+                ingest.read.append(Quiet(path, data, marker, admit))
                 count = len(marker.ids)
             else:
                 found = parse_tagpage_bytes(data, source=name)
+                found = admit(found) if admit else found
                 ingest.read.append(found)
                 ingest.markers[name] = Marker(key, tuple(a.id for a in found))
                 count = len(found)
@@ -223,7 +234,7 @@ def ingest_feed(source: FeedSource | PageSource, aggregator: Aggregator, ingest:
         ingest.gone += 1
     else:
         ingest.not_due += 1
-    ingest.read.append(list(poll.articles))
+    ingest.read.append(ingest.rules.apply(ingest.rules.for_source(source), source.url, poll.articles))
 
 
 def ingest_sources(config: Config, store: Store, now: datetime, say: Progress, *, user_agent: str,
@@ -235,7 +246,7 @@ def ingest_sources(config: Config, store: Store, now: datetime, say: Progress, *
     """
     aggregator = Aggregator(store, now, user_agent=user_agent, fetch_all=fetch_all,
                             host_gap=config.site.host_gap, defer_states=True)
-    ingest = Ingest(aggregator=aggregator)
+    ingest = Ingest(aggregator=aggregator, rules=Rules.of(config, now))
     shared = isinstance(store, PgStore)  # workers may poll too: feeds only under leases, as theirs
     states = {state.name: state for state in store.sources()}
     # the bar counts what the summary counts: each dump, each glob matching nothing, each feed

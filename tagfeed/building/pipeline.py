@@ -26,6 +26,7 @@ from tagfeed.building.ingest import Ingest, ingest_sources
 from tagfeed.building.outputs import OutputIndex
 from tagfeed.building.publish import open_publisher
 from tagfeed.building.report import BuildReport, Progress
+from tagfeed.building.views import plan_view_archives, view_scopes
 from tagfeed.building.websub import changed_feed_urls, ping_hub
 from tagfeed.config import Config
 from tagfeed.poll.aggregate import user_agent
@@ -122,6 +123,8 @@ def _write_site(config: Config, store: Store, urls: Urls, now: datetime, ingest:
     gc.freeze()
     say("reading", ingest.units, ingest.units)
     archives = plan_archives(store, articles, config.site.max_items, config.site.archive_page_size)
+    views = view_scopes(config.views, articles, now)
+    view_archives = plan_view_archives(store, views, articles, config.site.max_items, config.site.archive_page_size)
     sources, status = site_health(store, config.site.title, urls, now,
                                   config.path.parent if config.path else None, ingest.names,
                                   version=__version__, hub=config.site.websub_hub or None)
@@ -129,8 +132,8 @@ def _write_site(config: Config, store: Store, urls: Urls, now: datetime, ingest:
     outputs = OutputIndex(store, publisher.state)  # groups whose inputs did not change are skipped
     files = render_site(config.site.title, urls, articles, config.site.max_items, archives=archives,
                         fresh=outputs.fresh, sources=sources, hub=config.site.websub_hub or None,
-                        article_digests=digests, version=__version__)
-    files = _counted(itertools.chain(files, status), say, estimate_files(articles))
+                        article_digests=digests, version=__version__, views=views, view_archives=view_archives)
+    files = _counted(itertools.chain(files, status), say, estimate_files(articles) + 4 * len(views))
     clean_key = f"output_clean {config.site.output_dir}"
     store.set_meta(clean_key, "no")
     report = publisher.publish_tree(files)

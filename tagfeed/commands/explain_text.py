@@ -12,7 +12,16 @@ Facts = dict[str, Any]
 
 
 def render_lines(facts: Facts) -> list[str]:
+    if facts["type"] == "blocked":
+        return [f"article {facts['id']}", f"  title: {facts['title']}",
+                "  not published: every source that gave it had it blocked by a rule:",
+                *(f"    {_verdict(v)}" for v in facts["rules"])]
     return article_lines(facts) if facts["type"] == "article" else source_lines(facts)
+
+
+def _verdict(v: Facts) -> str:
+    verb = "blocked" if v["blocked"] else "kept"
+    return f"{v['source']}: {verb} by {v['rule']} = '{v['query']}' ({v['why']}; {v['seen']})"
 
 
 def article_lines(facts: Facts) -> list[str]:
@@ -33,6 +42,9 @@ def article_lines(facts: Facts) -> list[str]:
               "  tags: " + ("; ".join(_tag(t) for t in facts["tags"]) or "none"),
               f"  in the output (max_items = {facts['max_items']}):"]
     lines += [f"    {_files(group)}" for group in facts["files"]]
+    if facts.get("rules"):
+        lines.append("  rules:")
+        lines += [f"    {_verdict(v)}" for v in facts["rules"]]
     return lines
 
 

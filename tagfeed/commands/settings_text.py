@@ -60,6 +60,9 @@ def _commented(setting: Setting, value: str | None = None, *, on: bool = False) 
     return f"{'' if on else '# '}{setting.key} = {shown}  # {setting.help}{env}"
 
 
+VIEW_EXAMPLE = {"name": "Russian diplomacy", "query": 'tag:putin OR tag:"sergei lavrov" -sport'}
+
+
 def toml(seeds: bool) -> str:
     """The commented tagfeed.toml ``tagfeed init`` writes: every key with its default and help,
     from SETTINGS. With ``seeds`` a tag-page source publishes ``seeds/*.txt``; without it every
@@ -71,7 +74,7 @@ def toml(seeds: bool) -> str:
         lines.append(f"[{table}]")
         lines += [_commented(s) for s in SETTINGS.values() if s.table == table]
         lines.append("")
-    kinds = [*SOURCE_TABLES, *sorted({s.table for s in SETTINGS.values()} - {"site", "schedule", *SOURCE_TABLES})]
+    kinds = [*SOURCE_TABLES, *sorted({s.table for s in SETTINGS.values()} - {"site", "schedule", "views", *SOURCE_TABLES})]
     for kind in kinds:
         on = seeds and kind == "tagpage"
         mark = "" if on else "# "
@@ -84,4 +87,8 @@ def toml(seeds: bool) -> str:
             else:
                 lines.append(_commented(s))
         lines.append("")
+    lines.append("# A view: a feed of a query's matches, published like a tag (README: Views):")
+    lines.append("# [[views]]")
+    lines += [_commented(s, json.dumps(VIEW_EXAMPLE[s.key])) for s in SETTINGS.values() if s.table == "views"]
+    lines.append("")
     return "\n".join(lines)

@@ -81,6 +81,20 @@ SIDE_TABLES: Final[tuple[str, ...]] = (  # shipped in SQLite 2 and PostgreSQL 6:
 )""",
 )
 
+# why a source's copy of an article was blocked or kept by a rule (tagfeed/building/rules.py, for explain)
+RULE_VERDICTS: Final = """CREATE TABLE IF NOT EXISTS rule_verdicts (
+    article_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    link TEXT NOT NULL,
+    blocked INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    query TEXT NOT NULL,
+    why TEXT NOT NULL,
+    seen TEXT NOT NULL,
+    PRIMARY KEY (article_id, source)
+)"""
+
 SqliteStep = str | AddColumn  # one statement each: they run inside one transaction, not as a script
 SQLITE_MIGRATIONS: Final[tuple[tuple[SqliteStep, ...], ...]] = (
     (  # 1: the first store (IF NOT EXISTS: a file may hold these without its version recorded)
@@ -114,6 +128,7 @@ SQLITE_MIGRATIONS: Final[tuple[tuple[SqliteStep, ...], ...]] = (
         AddColumn("sources", "error_status", "INTEGER"),
         *SIDE_TABLES,
     ),
+    (RULE_VERDICTS,),  # 3: keep/block rules' verdicts
 )
 
 POSTGRES_MIGRATIONS: Final[tuple[str, ...]] = (
@@ -155,4 +170,5 @@ POSTGRES_MIGRATIONS: Final[tuple[str, ...]] = (
     "ALTER TABLE sources ADD COLUMN error_kind TEXT; ALTER TABLE sources ADD COLUMN error_status INTEGER;",
     # the side tables, made at run time before this version (so a database may have them already)
     ";\n".join(SIDE_TABLES) + ";",
+    RULE_VERDICTS + ";",  # keep/block rules' verdicts
 )

@@ -23,6 +23,8 @@ CHUNK = 500  # values per IN (...) in one statement
 
 ProvenanceRow = tuple[str, str, str, int, int, str, str]  # article_id, source, tags, truncated, chars, first, last
 IncidentRow = tuple[str, str, str, str, str, str | None]  # id, source, error_class, message, opened, resolved
+# article_id, source, title, link, blocked, rule, query, why, seen
+VerdictRow = tuple[str, str, str, str, int, str, str, str, str]
 
 
 class Tables(ABC):
@@ -139,6 +141,23 @@ class Tables(ABC):
                            "source = excluded.source, error_class = excluded.error_class, "
                            "message = excluded.message, opened = excluded.opened, resolved = excluded.resolved",
                            rows)
+
+    # -- rule verdicts (tagfeed.building.rules) ------------------------------
+    def replace_verdicts(self, sources: Sequence[str], rows: Sequence[VerdictRow]) -> None:
+        """The verdicts of the sources read this build replace their earlier ones."""
+        with self._transaction():
+            self._run_many(f"DELETE FROM rule_verdicts WHERE source = {self.MARK}", [(s,) for s in sources])
+            self._run_many(f"INSERT INTO rule_verdicts VALUES ({self._marks(9)}) ON CONFLICT (article_id, source) "
+                           "DO UPDATE SET title = excluded.title, link = excluded.link, blocked = excluded.blocked, "
+                           "rule = excluded.rule, query = excluded.query, why = excluded.why, seen = excluded.seen",
+                           rows)
+
+    def verdicts_for(self, target: str) -> list[VerdictRow]:
+        """The verdicts on the article whose id, title or link is ``target``."""
+        m = self.MARK
+        return self._fetch(f"SELECT article_id, source, title, link, blocked, rule, query, why, seen FROM "
+                           f"rule_verdicts WHERE article_id = {m} OR title = {m} OR link = {m} "
+                           "ORDER BY article_id, source", (target, target, target))
 
     # -- published hashes (tagfeed.building.publish) -------------------------
     def published_hashes(self, target: str) -> dict[str, str]:
