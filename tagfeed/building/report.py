@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 # progress(stage, done, total): "reading" counts sources, "writing" counts files rendered
@@ -25,7 +25,8 @@ class BuildReport:
     warnings: tuple[str, ...] = ()  # e.g. a tag page's yield dropped (tagfeed/building/incidents.py)
     sources_not_due: int = 0  # feeds whose next poll has not come: not read, not failed
     sources_gone: int = 0  # feeds that answered 410: never polled again
-    stages: tuple[tuple[str, float], ...] = ()  # seconds per stage ("read", "settle", "write"), for /metrics
+    # seconds per stage ("read", "settle", "write"), for /metrics: a measurement, not part of what the build did
+    stages: tuple[tuple[str, float], ...] = field(default=(), compare=False, repr=False)
     read_by_source: tuple[tuple[str, int], ...] = ()  # articles each source gave this build (0: not read)
 
     def summary(self) -> str:
