@@ -63,6 +63,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "postgresql://user:password@host/db for state shared by several machines; empty = SQLite in state_dir"),
     Setting("site", "host_gap", 1, "integer",
             "seconds between two requests to one upstream host (one request at a time per host)"),
+    Setting("site", "allow_private_hosts", False, "boolean",
+            "let links from pages (full text) and redirects reach loopback, private and link-local addresses"),
     Setting("schedule", "build_every", "15m", "duration", "how often `serve` rebuilds the feeds"),
     Setting("tagpage", "paths", None, "list of strings",
             "tag-page dumps to read: paths or globs, relative to the config"),
@@ -76,7 +78,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("page", "every", "30m", "duration", "how often the page is fetched"),
     Setting("page", "select", {}, "table of strings",
             "CSS selectors overriding detection: item (required), title, link, summary, date, image"),
-    Setting("page", "fulltext", False, "boolean", "fetch each new item's page for its full text (not yet built)"),
+    Setting("page", "fulltext", False, "boolean", "fetch each new item's page once for its main text (trafilatura); the teaser stays if that fails"),
     Setting("page", "prefer_feed", False, "boolean", "use the page's own RSS/Atom feed when it declares one"),
     Setting("page", "max_bytes", 5 * 1024 * 1024, "integer", "largest (decompressed) page read, in bytes"),
 )}
@@ -148,6 +150,7 @@ class SiteConfig:
     s3_endpoint_url: str = default("site.s3_endpoint_url")
     store: str = default("site.store")  # a postgresql:// URL (tagfeed/store/postgres.py), or "" for SQLite in state_dir
     host_gap: int = default("site.host_gap")  # seconds between requests to one upstream host (sources/hostgate.py)
+    allow_private_hosts: bool = default("site.allow_private_hosts")  # sources/addresses.py
     # "s3://bucket/prefix" when output_dir names an object store (tagfeed.building.publish); output_dir
     # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
     output_url: str = ""
@@ -277,8 +280,6 @@ def _parse_source(table: Any, index: int, root: Path) -> Source:
         given = {k: typed(s, table[k], f"{where}.{k}") for k, s in settings.items() if k in table and k != "url"}
         if kind == "feed":
             return FeedSource(url=url, **given)  # a key not given takes the dataclass's default, from SETTINGS
-        if given.get("fulltext"):
-            raise ConfigError(f"{where}.fulltext", "full text for page items is not built yet; remove the key")
         if given.get("select"):
             _check_selectors(dict(given["select"]), f"{where}.select")
         return PageSource(url=url, **given)
@@ -329,6 +330,10 @@ def env_overrides(data: Mapping[str, Any], environ: Mapping[str, str]) -> dict[s
                 site[key] = int(raw)
             except ValueError:
                 raise ConfigError(setting.env, f"expected an integer, got {raw!r}") from None
+        elif setting.kind == "boolean":
+            if raw.strip().lower() not in ("true", "false", "1", "0"):
+                raise ConfigError(setting.env, f"expected true or false, got {raw!r}")
+            site[key] = raw.strip().lower() in ("true", "1")
         else:
             site[key] = raw
     return {**data, "site": site}

@@ -90,9 +90,11 @@ def test_every_site_key_is_set_from_its_environment_variable(setting: Setting, t
     raw = {"base_url": "https://env.example.org/", "output_dir": "elsewhere", "state_dir": "state",
            "websub_hub": "https://hub.example.org/", "s3_endpoint_url": "http://127.0.0.1:9000",
            "store": "postgresql://u@127.0.0.1/db"}.get(setting.key, "7" if setting.kind == "integer" else "Mine")
+    raw = "true" if setting.kind == "boolean" else raw
     site = load_config(path, environ={setting.env: raw}).site
     value = getattr(site, setting.key)
-    assert value != _parsed(setting) and str(value).endswith(raw), setting.env
+    shown = str(value).lower() if isinstance(value, bool) else str(value)
+    assert value != _parsed(setting) and shown.endswith(raw), setting.env
 
 
 def test_base_url_explicit_from_the_file_or_the_environment(tmp_path: Path) -> None:

@@ -218,7 +218,8 @@ def ingest_sources(config: Config, store: Store, now: datetime, say: Progress, *
     does. Each poll's new state waits in ``ingest.aggregator`` until its articles are stored.
     """
     aggregator = Aggregator(store, now, user_agent=user_agent, fetch_all=fetch_all,
-                            host_gap=config.site.host_gap, defer_states=True)
+                            host_gap=config.site.host_gap, allow_private_hosts=config.site.allow_private_hosts,
+                            defer_states=True)
     ingest = Ingest(aggregator=aggregator)
     shared = isinstance(store, PgStore)  # workers may poll too: feeds only under leases, as theirs
     states = {state.name: state for state in store.sources()}
