@@ -50,7 +50,7 @@ def parse_document(body: bytes, url: str, content_type: str | None) -> html.Html
     media = (content_type or "").split(";")[0].strip().lower()
     if media and media not in _HTML_TYPES:
         raise PageError(url, f"not an HTML page (Content-Type: {media})")
-    if not body.strip():
+    if not body or body.isspace():
         raise PageError(url, "the page is empty")
     text, _ = decode_html(body, content_type)
     if not media and not re.search(r"<(html|body|head|div|a)\b", text[:65536], re.I):

@@ -28,6 +28,7 @@ _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|ycli
 _IMG_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-image",
               "data-hi-res-src", "data-full-src", "src")
 _SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "srcset")
+_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _BG_URL = re.compile(r"background(?:-image)?\s*:[^;]*url\(\s*['\"]?([^'\")]+)", re.I)
 
 
@@ -70,8 +71,14 @@ def _skipped(el: html.HtmlElement) -> bool:
     keys = el.keys()
     if not keys:
         return False
-    classes = el.get("class")
-    return bool(classes and _SR_ONLY.intersection(classes.lower().split())) or is_hidden(el)
+    if "class" in keys and _SR_ONLY.intersection(el.get("class").lower().split()):
+        return True
+    if "hidden" in keys or ("aria-hidden" in keys and el.get("aria-hidden") == "true"):
+        return True
+    if "style" not in keys:
+        return False
+    style = el.get("style", "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
 
 
 def text_of(el: html.HtmlElement, *, skip: html.HtmlElement | None = None) -> str:
@@ -147,7 +154,7 @@ def title_text(el: html.HtmlElement) -> str:
     """The headline inside ``el``: all its text when it is inline, else the first text block of
     two words or more that is not a date (a kicker of one word, a category, a timestamp come
     before it); the link's own ``title`` attribute wins when it is one of the blocks."""
-    if not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in el.iterdescendants()):
+    if next(el.iterdescendants(*_BLOCKS), None) is None:  # the tag filter runs in lxml, not here
         return text_of(el)
     blocks = [text_of(b) for b in _leaf_blocks(el)]
     blocks = [b for b in blocks if b]
@@ -167,10 +174,8 @@ def _leaf_blocks(el: html.HtmlElement) -> list[html.HtmlElement]:
     """Block elements holding text but no other block, in page order (skipping hidden ones);
     text directly in ``el`` or in a block around blocks is its own block."""
     out: list[html.HtmlElement] = []
-    for child in el.iterdescendants():
-        if not isinstance(child.tag, str) or child.tag not in _BLOCKS or _hidden_path(child, el):
-            continue
-        if not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in child.iterdescendants()):
+    for child in el.iterdescendants(*_BLOCKS):
+        if next(child.iterdescendants(*_BLOCKS), None) is None and not _hidden_path(child, el):
             out.append(child)
     return out
 
@@ -186,7 +191,7 @@ def _hidden_path(child: html.HtmlElement, top: html.HtmlElement) -> bool:
 
 def _weight(text: str) -> float:
     """Words a reader reads: Latin words, plus two CJK characters to a word."""
-    cjk = sum(1 for ch in text if "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff")
+    cjk = 0 if text.isascii() else len(_CJK.findall(text))
     return len(text.split()) + cjk / 2 - (1 if cjk and not text.isascii() and " " not in text else 0)
 
 
