@@ -214,9 +214,15 @@ def _inactive_tabs(members: list[Candidate]) -> set[int]:
     its own (two or more members): a hidden second tab is another list. One member per pane is
     a carousel, all of whose slides are the list's."""
     panes: dict[html.HtmlElement, list[int]] = defaultdict(list)  # active pane -> members inside
+    active: dict[str, bool] = {}  # class attribute -> whether it marks an active pane
     for i, m in enumerate(members):
         for el in m.anchor.iterancestors():
-            if _ACTIVE.intersection((el.get("class") or "").lower().split()):
+            classes = el.get("class")
+            if not classes:
+                continue
+            if (found := active.get(classes)) is None:
+                found = active[classes] = bool(_ACTIVE.intersection(classes.lower().split()))
+            if found:
                 panes[el].append(i)
                 break
     drop: set[int] = set()

@@ -22,6 +22,7 @@ _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "button", "
 _SR_ONLY = frozenset({"sr-only", "screen-reader-text", "visually-hidden", "visuallyhidden", "screenreader",
                       "element-invisible", "a11y-hidden", "u-hidden-visually", "hidden"})
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_SPACED = frozenset({"br", "p", "div", "li", *HEADINGS})  # a reader sees a break after these
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|_ga|_gl|"
                        r"igshid|icid|ocid|cmpid|ito|at_medium|at_campaign|__twitter_impression|ref_src|spm)$",
                        re.I)
@@ -94,9 +95,13 @@ def _collect(el: html.HtmlElement, parts: list[str], skip: html.HtmlElement | No
     if el.text:
         parts.append(el.text)
     for child in el:
-        if isinstance(child.tag, str):
-            _collect(child, parts, skip)
-            if child.tag in ("br", "p", "div", "li") or child.tag in HEADINGS:
+        tag = child.tag
+        if isinstance(tag, str):
+            if len(child):
+                _collect(child, parts, skip)
+            elif child is not skip and not _skipped(child) and child.text:  # a leaf, without the call
+                parts.append(child.text)
+            if tag in _SPACED:
                 parts.append(" ")
         if child.tail:
             parts.append(child.tail)
