@@ -26,7 +26,7 @@ from tagfeed.store.records import WARNING, yield_warning
 from tagfeed.config import FeedSource, PageSource, default
 from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, LOW_YIELD, RETRY_AFTER, Failure, FetchError,
                             SourceError, StoreError, unexpected)
-from tagfeed.poll.pages import FullText, Robots, page_poll
+from tagfeed.poll.pages import FullText, Robots, page_poll, remember_feed_note
 from tagfeed.store.sqlite import SourceState, Store
 
 log = logging.getLogger("tagfeed.poll.aggregate")
@@ -179,6 +179,7 @@ class Aggregator:
         notes: tuple[str, ...] = ()
         if isinstance(source, PageSource):
             articles, notes = page_poll(source, result, self.now, self._fetch, self._fetch_content, self.fulltext)
+            remember_feed_note(self.store, source.url, next((n for n in notes if ": this page has a feed: " in n), ""))
         else:
             articles = parse_feed(result.body, url=result.url, headers=result.headers, tags=source.tags)
         canonical = tuple(self.canonical(articles))

@@ -150,6 +150,21 @@ def _sighting(article: Article) -> str:
     return hashlib.sha256(f"{article.title}\0{article.summary}".encode()).hexdigest()[:16]
 
 
+FEED_NOTE = "page_feed:"  # + a page source's name: the note on its own feed, kept for /healthz ("" = none)
+
+
+def feed_note(url: str, feed: str, prefer_feed: bool) -> str:
+    """The build summary's and /healthz's line on a page that declares its own feed."""
+    return (f"{url}: this page has a feed: {feed}"
+            + ("; using it (prefer_feed = true)" if prefer_feed else " (set prefer_feed = true to use it)"))
+
+
+def remember_feed_note(store: Store, name: str, note: str) -> None:
+    """Keep the page's feed note (or its absence) for /healthz; written only when it changed."""
+    if (store.get_meta(FEED_NOTE + name) or "") != note:
+        store.set_meta(FEED_NOTE + name, note)
+
+
 def page_poll(source: PageSource, result: FetchResult, now: datetime, fetch: Fetch,
               fetch_content: Fetch | None = None,
               fulltext: FullText | None = None) -> tuple[list[Article], tuple[str, ...]]:
@@ -160,18 +175,18 @@ def page_poll(source: PageSource, result: FetchResult, now: datetime, fetch: Fet
     select = parse_selectors(dict(source.select), "select") if source.select else None
     page = extract(result.body, url=result.url, now=now, content_type=result.headers.get("content-type"),
                    select=select)
-    notes: tuple[str, ...] = ()
-    if page.feeds:
-        notes = (f"{source.url}: this page has a feed: {page.feeds[0]}"
-                 + ("; using it (prefer_feed = true)" if source.prefer_feed else
-                    " (set prefer_feed = true to use it)"),)
+    notes: tuple[str, ...] = (feed_note(source.url, page.feeds[0], source.prefer_feed),) if page.feeds else ()
     articles: list[Article] | None = None
     if source.prefer_feed and page.feeds:
-        feed = (fetch_content or fetch)(page.feeds[0], max_bytes=source.max_bytes)
-        if feed.outcome is Outcome.OK:
-            articles = parse_feed(feed.body, url=feed.url, headers=feed.headers, tags=source.tags)
+        try:
+            feed = (fetch_content or fetch)(page.feeds[0], max_bytes=source.max_bytes)
+        except SourceError as exc:  # unreachable, or not at a public address: the page itself still lists
+            notes += (f"{exc}; the page's own items were used",)
         else:
-            notes += (f"{page.feeds[0]}: HTTP {feed.status}; the page's own items were used",)
+            if feed.outcome is Outcome.OK:
+                articles = parse_feed(feed.body, url=feed.url, headers=feed.headers, tags=source.tags)
+            else:
+                notes += (f"{page.feeds[0]}: HTTP {feed.status}; the page's own items were used",)
     if articles is None:
         articles = page_articles(page, source.tags)
     if source.fulltext and fulltext is not None:
