@@ -247,3 +247,52 @@ def test_select_in_a_real_build_overrides_detection(httpserver: HTTPServer, tmp_
     items = _published(tmp_path)
     assert sorted((i["title"], _key(str(i["url"]))[0], str(i["date_published"])[:10]) for i in items) == [
         (f"Picked story {i}", f"/picked/{i}", f"2026-03-0{i + 1}") for i in range(4)]
+
+
+def _dated(prefix: str, days: list[int]) -> bytes:
+    items = "".join(f'<li><h2><a href="/{prefix}/{i}-a-long-story-slug">Story {prefix} number {i} here</a></h2>'
+                    f"<time>March {d}, 2026</time><p>The teaser of story {i}, long enough to read.</p></li>"
+                    for i, d in enumerate(days))
+    return f"<html><body><h1>{prefix}</h1><main><ul>{items}</ul></main></body></html>".encode()
+
+
+def test_day_only_dates_of_two_pages_are_distinct_and_stay_as_published(httpserver: HTTPServer,
+                                                                        tmp_path: Path) -> None:
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
+    days = {"one": [27, 24, 24, 3], "two": [27, 24, 3]}
+    for name in days:
+        httpserver.expect_request(f"/{name}").respond_with_handler(
+            lambda request, name=name: Response(_dated(name, days[name]), content_type="text/html"))
+    _config(tmp_path, [f'url = "{httpserver.url_for("/" + n)}"\nevery = "1s"' for n in days])
+    assert run_tagfeed("build", cwd=tmp_path).returncode == 0
+    dates = {str(i["url"]): str(i["date_published"]) for i in _published(tmp_path)}
+    assert len(dates) == 7 and len(set(dates.values())) == 7, dates
+    assert dates[httpserver.url_for("/two/0-a-long-story-slug")] == "2026-03-26T23:59:59Z"  # one took the 27th
+    days["one"] = [28, 27, 24, 24, 3]  # a new item on top of one; the rest as published
+    days["two"] = [27, 27, 24, 3]  # and one on two, dated the 27th like two others
+    again = run_tagfeed("build", "--fetch-all", cwd=tmp_path)
+    assert "2 new" in again.stdout, again.stdout
+    later = {str(i["url"]): str(i["date_published"]) for i in _published(tmp_path)}
+    assert {url: later[url] for url in dates} == dates  # a published date never moves
+    assert len(set(later.values())) == 9
+
+
+def test_a_short_label_before_the_headline_goes_when_the_picture_names_the_headline() -> None:
+    from datetime import datetime, timezone
+
+    from sources.page.extract import extract
+
+    def item(i: int, label: str, headline: str, alt: str) -> str:
+        return (f'<li><a href="/s/{i}-story-slug-here"><img alt="{alt}" src="/i/{i}.jpg"></a>'
+                f'<h3><a href="/s/{i}-story-slug-here"><span class="zt">{label}</span>{headline}</a></h3>'
+                f"<p>Teaser text of item {i} that is long enough to count.</p></li>")
+
+    rows = [item(0, "专题", "传奇落幕！林丹正式宣布退役 无缘第五次征战奥运", "传奇落幕！林丹正式宣布退役 无缘第五次征战奥运"),
+            item(1, "Opinion: ", "Why the river floods every spring", "Why the river floods every spring"),
+            item(2, "Apple and the board of directors ", "agree on a plan", "agree on a plan"),  # too long a cut
+            item(3, "", "A headline without any label at all", "A photo of the river")]
+    body = f"<html><body><main><ul>{''.join(rows)}</ul></main></body></html>".encode()
+    page = extract(body, url="https://example.org/tag/x", now=datetime(2026, 4, 1, tzinfo=timezone.utc))
+    assert [i.title for i in page.items] == [
+        "传奇落幕！林丹正式宣布退役 无缘第五次征战奥运", "Why the river floods every spring",
+        "Apple and the board of directors agree on a plan", "A headline without any label at all"]
