@@ -16,6 +16,7 @@ import copy
 import math
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 from lxml import etree, html
 
 from sources.page.dates import find_date
-from sources.page.items import HEADINGS, is_hidden, resolve, text_of, title_text, weight
+from sources.page.items import HEADINGS, hidden_attributes, resolve, text_of, title_text, weight
 
 _BOILER_TAGS = frozenset({"nav", "aside", "form", "menu"})
 _EDGE_TAGS = frozenset({"header", "footer"})  # boilerplate unless inside an article or section
@@ -105,15 +106,11 @@ class _Memo:
             found = self.signatures[key] = signature(el)
         return found
 
-    def boiler(self, el: html.HtmlElement, sectioned: bool) -> bool:
-        tag = el.tag
-        if tag in _BOILER_TAGS or (tag in _EDGE_TAGS and not sectioned):
+    def boiler(self, attributes: Mapping[str, str]) -> bool:
+        """Whether an element's role, classes or id mark page furniture (its tag is judged apart)."""
+        if (attributes.get("role") or "").lower() in _BOILER_ROLES:
             return True
-        if not el.keys():
-            return False  # most elements: no attributes at all
-        if (el.get("role") or "").lower() in _BOILER_ROLES:
-            return True
-        names = f"{el.get('class') or ''} {el.get('id') or ''}"
+        names = f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
         found = self.names.get(names)
         if found is None:
             found = self.names[names] = _boiler_names(names)
@@ -145,23 +142,24 @@ def candidates(doc: html.HtmlElement, base: str, page_url: str) -> list[Candidat
         if not isinstance(tag, str) or tag in _SKIP:
             continue
         order += 1
-        names = el.keys()
-        classes = (el.get("class") or "") if names else ""
+        pairs = el.items()  # every attribute in one call: most elements have none
+        attributes = dict(pairs) if pairs else None
+        classes = (attributes.get("class") or "") if attributes else ""
         sig = signatures.get((tag, classes))
         if sig is None:
             sig = memo.signature(el)
         key = keys.setdefault((parent_key, sig), len(keys) + 1)
         if not boiler:
             boiler = (tag in _BOILER_TAGS or (tag in _EDGE_TAGS and not sectioned)
-                      or bool(names) and memo.boiler(el, sectioned))
-        if not hidden and names:
-            hidden = is_hidden(el)
+                      or attributes is not None and memo.boiler(attributes))
+        if not hidden and attributes:
+            hidden = hidden_attributes(attributes)
         sectioned = sectioned or tag in _SECTIONS
         heading = heading or tag in HEADINGS
         if tag == "a":
-            url = memo.resolve(el.get("href"))
+            url = memo.resolve(attributes.get("href") if attributes else None)
             if url and url.split("#")[0] not in own:
-                inner = next(el.iter(*HEADINGS), None)  # as title_element finds it
+                inner = next(el.iter(*HEADINGS), None) if len(el) else None  # as title_element finds it
                 text = title_text(el if inner is None else inner)
                 w = weight(text)
                 has_heading = heading or inner is not None

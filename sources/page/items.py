@@ -9,6 +9,7 @@ is the key an item's id is made from.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -54,14 +55,17 @@ RELATIVE_MARK = 1  # the microsecond dates.find_date gives a resolved relative d
 
 def is_hidden(el: html.HtmlElement) -> bool:
     """Hidden by markup alone (CSS classes are not read): ``hidden``, ``aria-hidden``, ``display:none``."""
-    keys = el.keys()
-    if not keys:
-        return False  # most elements: no attributes at all
-    if "hidden" in keys or ("aria-hidden" in keys and el.get("aria-hidden") == "true"):
+    return bool(el.keys()) and hidden_attributes(el.attrib)  # most elements: no attributes at all
+
+
+def hidden_attributes(attributes: Mapping[str, str]) -> bool:
+    """``is_hidden`` of an element with these attributes."""
+    if "hidden" in attributes or attributes.get("aria-hidden") == "true":
         return True
-    if "style" not in keys:
+    style = attributes.get("style")
+    if style is None:
         return False
-    style = el.get("style", "").replace(" ", "").lower()
+    style = style.replace(" ", "").lower()
     return "display:none" in style or "visibility:hidden" in style
 
 
@@ -84,6 +88,8 @@ def _skipped(el: html.HtmlElement) -> bool:
 
 def text_of(el: html.HtmlElement, *, skip: html.HtmlElement | None = None) -> str:
     """The visible text of ``el``, whitespace-normalised; ``skip`` (a descendant) left out."""
+    if not len(el):  # a leaf (most links): its own text, without the walk
+        return "" if el is skip or _skipped(el) or not el.text else _SPACE.sub(" ", el.text).strip()
     parts: list[str] = []
     _collect(el, parts, skip)
     return _SPACE.sub(" ", "".join(parts)).strip()
@@ -159,7 +165,7 @@ def title_text(el: html.HtmlElement) -> str:
     """The headline inside ``el``: all its text when it is inline, else the first text block of
     two words or more that is not a date (a kicker of one word, a category, a timestamp come
     before it); the link's own ``title`` attribute wins when it is one of the blocks."""
-    if next(el.iterdescendants(*_BLOCKS), None) is None:  # the tag filter runs in lxml, not here
+    if not len(el) or next(el.iterdescendants(*_BLOCKS), None) is None:  # the tag filter runs in lxml
         return text_of(el)
     blocks = [text_of(b) for b in _leaf_blocks(el)]
     blocks = [b for b in blocks if b]
@@ -180,7 +186,7 @@ def _leaf_blocks(el: html.HtmlElement) -> list[html.HtmlElement]:
     text directly in ``el`` or in a block around blocks is its own block."""
     out: list[html.HtmlElement] = []
     for child in el.iterdescendants(*_BLOCKS):
-        if next(child.iterdescendants(*_BLOCKS), None) is None and not _hidden_path(child, el):
+        if (not len(child) or next(child.iterdescendants(*_BLOCKS), None) is None) and not _hidden_path(child, el):
             out.append(child)
     return out
 
