@@ -53,13 +53,9 @@ class Item:
 RELATIVE_MARK = 1  # the microsecond dates.find_date gives a resolved relative date (it drops the rest)
 
 
-def is_hidden(el: html.HtmlElement) -> bool:
-    """Hidden by markup alone (CSS classes are not read): ``hidden``, ``aria-hidden``, ``display:none``."""
-    return bool(el.keys()) and hidden_attributes(el.attrib)  # most elements: no attributes at all
-
-
 def hidden_attributes(attributes: Mapping[str, str]) -> bool:
-    """``is_hidden`` of an element with these attributes."""
+    """Whether an element with these attributes is hidden by markup alone (CSS classes are not read):
+    ``hidden``, ``aria-hidden``, ``display:none``."""
     if "hidden" in attributes or attributes.get("aria-hidden") == "true":
         return True
     style = attributes.get("style")
@@ -78,12 +74,7 @@ def _skipped(el: html.HtmlElement) -> bool:
         return False
     if "class" in keys and _SR_ONLY.intersection(el.get("class").lower().split()):
         return True
-    if "hidden" in keys or ("aria-hidden" in keys and el.get("aria-hidden") == "true"):
-        return True
-    if "style" not in keys:
-        return False
-    style = el.get("style", "").replace(" ", "").lower()
-    return "display:none" in style or "visibility:hidden" in style
+    return ("hidden" in keys or "aria-hidden" in keys or "style" in keys) and hidden_attributes(el.attrib)
 
 
 def text_of(el: html.HtmlElement, *, skip: html.HtmlElement | None = None) -> str:
