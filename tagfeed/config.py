@@ -42,6 +42,7 @@ class SiteConfig:
     metrics: bool = default("site.metrics")  # GET /metrics under serve (tagfeed/serving/metrics.py)
     keep: Query | None = default("site.keep")  # rules every source's articles pass at ingest (building/rules.py)
     block: Query | None = default("site.block")
+    allow_private_hosts: bool = default("site.allow_private_hosts")  # sources/addresses.py
     # "s3://bucket/prefix" when output_dir names an object store (tagfeed.building.publish); output_dir
     # is then a local path nothing writes to, so ``serve`` serves nothing of its own.
     output_url: str = ""
@@ -193,8 +194,6 @@ def _parse_source(table: Any, index: int, root: Path) -> Source:
         given = {k: typed(s, table[k], f"{where}.{k}") for k, s in settings.items() if k in table and k != "url"}
         if kind == "feed":
             return FeedSource(url=url, **given)  # a key not given takes the dataclass's default, from SETTINGS
-        if given.get("fulltext"):
-            raise ConfigError(f"{where}.fulltext", "full text for page items is not built yet; remove the key")
         if given.get("select"):
             _check_selectors(dict(given["select"]), f"{where}.select")
         return PageSource(url=url, **given)

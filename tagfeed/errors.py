@@ -109,6 +109,10 @@ class FetchError(SourceError):
         super().__init__(url, reason, kind=kind)
 
 
+class BlockedAddress(FetchError):
+    """A link from content, or a redirect, leads to an address that is not public (``sources.addresses``)."""
+
+
 class FeedError(SourceError):
     def __init__(self, url: str, reason: str) -> None:
         self.url = url

@@ -3,7 +3,8 @@ the page, or comes back after dropping off it, is the same article and never pub
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sources.model import Article, make_tag, uuid_urn
@@ -29,6 +30,34 @@ def distinct_dates(dates: Sequence[datetime | None]) -> list[datetime | None]:
         if date is not None:
             used.add(date)
         out.append(date)
+    return out
+
+
+def distinct_across(pages: Sequence[Sequence[Article]],
+                    known: Mapping[str, datetime | None]) -> list[list[Article]]:
+    """Several pages' articles (in config order), the dates of those not yet published made distinct
+    across pages as ``distinct_dates`` makes them within one: two sites giving days only would
+    otherwise date two entries of a feed alike. ``known`` holds the stored articles' dates: those
+    articles keep theirs (a published date never moves) and no new one takes it."""
+    used = {d for d in known.values() if d is not None}
+    given: dict[str, datetime] = {}  # an article on two pages gets one date
+    out: list[list[Article]] = []
+    for articles in pages:
+        dated: list[Article] = []
+        for article in articles:
+            date = article.published
+            if article.id in known or date is None:
+                dated.append(article)
+                continue
+            if article.id in given:
+                date = given[article.id]
+            else:
+                while date in used:
+                    date -= timedelta(seconds=1)
+                used.add(date)
+                given[article.id] = date
+            dated.append(article if date == article.published else dataclasses.replace(article, published=date))
+        out.append(dated)
     return out
 
 

@@ -20,6 +20,7 @@ _MDY = re.compile(r"\b([A-Za-zäÄ]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d
 _DMY_NAME = re.compile(r"\b(\d{1,2})\.?\s+([A-Za-zäÄ]{3,9})\.?,?\s+(\d{4})\b")
 _DMY = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b(?:,?\s*(\d{1,2}):(\d{2}))?")
 _YMD_SLASH = re.compile(r"\b(\d{4})/(\d{1,2})/(\d{1,2})\b")
+_YEAR = re.compile(r"\d{4}")
 _CJK = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _AGO = re.compile(r"(\d+)\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|"
                   r"sekunden?|minuten?|stunden?|tagen?|wochen?|秒|分钟|小时|天|周)\s*(ago|前)?", re.I)
@@ -57,6 +58,8 @@ def find_date(text: str, now: datetime, *, relative: bool = True) -> datetime | 
     """The first date ``text`` spells, or None; ``relative`` = False ignores "2 hours ago"."""
     if not text or len(text) > 2000:
         text = text[:2000]
+    if _YEAR.search(text) is None:  # every absolute pattern has a four-digit year: one scan, not six
+        return _relative(text, now) if relative else None
     if m := _ISO.search(text):
         h, mi, s = (int(g) if g else 0 for g in m.group(4, 5, 6))
         return _make(int(m[1]), int(m[2]), int(m[3]), h, mi, s, _zone(m[7]))
@@ -73,8 +76,11 @@ def find_date(text: str, now: datetime, *, relative: bool = True) -> datetime | 
         return _make(int(m[3]), int(m[2]), int(m[1]), h, mi)
     if m := _YMD_SLASH.search(text):
         return _make(int(m[1]), int(m[2]), int(m[3]))
-    if not relative:
-        return None
+    return _relative(text, now) if relative else None
+
+
+def _relative(text: str, now: datetime) -> datetime | None:
+    """"2 hours ago", "vor 3 Tagen" resolved against ``now``, marked as relative."""
     if (m := _AGO_DE.search(text)) or ((m := _AGO.search(text)) and m[3]):
         seconds = int(m[1]) * _unit(m[2])
         if seconds:

@@ -35,18 +35,10 @@ def _candidates(body: bytes, content_type: str | None) -> Iterator[tuple[str, in
     if declared := http_charset(content_type):
         yield declared, 0
     if match := _META_CHARSET.search(body[:_PRESCAN]):
-        if not body.isascii() and _is_utf8(body):
-            yield "utf-8", 0
+        if not body.isascii():
+            yield "utf-8", 0  # tried first: valid UTF-8 beats the meta charset; invalid falls through to it
         yield match.group(1).decode("ascii", "replace"), 0
     yield "utf-8", 0
-
-
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _lookup(name: str) -> str | None:

@@ -16,6 +16,7 @@ import copy
 import math
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 from lxml import etree, html
 
 from sources.page.dates import find_date
-from sources.page.items import HEADINGS, is_hidden, resolve, text_of, title_element, title_text, weight
+from sources.page.items import HEADINGS, hidden_attributes, resolve, text_of, title_text, weight
 
 _BOILER_TAGS = frozenset({"nav", "aside", "form", "menu"})
 _EDGE_TAGS = frozenset({"header", "footer"})  # boilerplate unless inside an article or section
@@ -36,6 +37,7 @@ _BOILER_WORDS = frozenset({"nav", "navbar", "navigation", "menu", "submenu", "fo
 _TOKEN = re.compile(r"[a-z]+")
 _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "select", "button"})
 _DIGITS = re.compile(r"\d+")
+_SECTIONS = frozenset({"article", "section", "main"})
 MIN_ITEMS = 3
 TOP_CLUSTERS = 8
 
@@ -83,56 +85,98 @@ def signature(el: html.HtmlElement) -> str:
     return f"{el.tag}.{_DIGITS.sub('#', classes[0])}" if classes else str(el.tag)
 
 
-def _is_boiler(el: html.HtmlElement, sectioned: bool) -> bool:
-    tag = el.tag
-    if tag in _BOILER_TAGS or (tag in _EDGE_TAGS and not sectioned):
-        return True
-    if (el.get("role") or "").lower() in _BOILER_ROLES:
-        return True
-    names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return bool(names.strip()) and any(t in _BOILER_WORDS for t in _TOKEN.findall(names))
+def _boiler_names(names: str) -> bool:
+    """Whether a furniture word is among the tokens of ``"class id"``."""
+    return any(t in _BOILER_WORDS for t in _TOKEN.findall(names.lower()))
+
+
+class _Memo:
+    """One page's answers by attribute value: its elements share few class names and links."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.signatures: dict[tuple[str, str], str] = {}
+        self.names: dict[str, bool] = {}
+        self.links: dict[str, str | None] = {}
+
+    def signature(self, el: html.HtmlElement) -> str:
+        key = (el.tag, el.get("class") or "")
+        found = self.signatures.get(key)
+        if found is None:
+            found = self.signatures[key] = signature(el)
+        return found
+
+    def boiler(self, attributes: Mapping[str, str]) -> bool:
+        """Whether an element's role, classes or id mark page furniture (its tag is judged apart)."""
+        if (attributes.get("role") or "").lower() in _BOILER_ROLES:
+            return True
+        names = f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+        found = self.names.get(names)
+        if found is None:
+            found = self.names[names] = _boiler_names(names)
+        return found
+
+    def resolve(self, href: str | None) -> str | None:
+        key = href or ""
+        if key not in self.links:
+            self.links[key] = resolve(href, self.base)
+        return self.links[key]
 
 
 def candidates(doc: html.HtmlElement, base: str, page_url: str) -> list[Candidate]:
-    """Every headline-like link, with its cluster key; one pass over the tree, parents first."""
+    """Every headline-like link, with its cluster key; one pass over the tree, parents first.
+
+    The hot loop of detection (every element of the page passes here once): each element's
+    attributes are read once, and answers that depend only on attribute values are memoised."""
     keys: dict[tuple[int, str], int] = {}
     out: list[Candidate] = []
     own = {page_url.split("#")[0], base.split("#")[0]}
-    # (element, parent key, boiler, hidden, sectioned, heading)
-    stack: list[tuple[html.HtmlElement, int, bool, bool, bool, bool]] = [(doc, 0, False, False, False, False)]
+    memo = _Memo(base)
+    signatures = memo.signatures
+    # (element, (parent key, boiler, hidden, sectioned, heading)): one state tuple shared by siblings
+    stack: list[tuple[html.HtmlElement, tuple[int, bool, bool, bool, bool]]] = [(doc, (0, False, False, False, False))]
     order = 0
     while stack:
-        el, parent_key, boiler, hidden, sectioned, heading = stack.pop()
+        el, (parent_key, boiler, hidden, sectioned, heading) = stack.pop()
         tag = el.tag
         if not isinstance(tag, str) or tag in _SKIP:
             continue
         order += 1
-        order += 1
-        sig = signature(el)
+        pairs = el.items()  # every attribute in one call: most elements have none
+        attributes = dict(pairs) if pairs else None
+        classes = (attributes.get("class") or "") if attributes else ""
+        sig = signatures.get((tag, classes))
+        if sig is None:
+            sig = memo.signature(el)
         key = keys.setdefault((parent_key, sig), len(keys) + 1)
-        boiler = boiler or _is_boiler(el, sectioned)
-        hidden = hidden or is_hidden(el)
-        sectioned = sectioned or tag in ("article", "section", "main")
+        if not boiler:
+            boiler = (tag in _BOILER_TAGS or (tag in _EDGE_TAGS and not sectioned)
+                      or attributes is not None and memo.boiler(attributes))
+        if not hidden and attributes:
+            hidden = hidden_attributes(attributes)
+        sectioned = sectioned or tag in _SECTIONS
         heading = heading or tag in HEADINGS
         if tag == "a":
-            url = resolve(el.get("href"), base)
+            url = memo.resolve(attributes.get("href") if attributes else None)
             if url and url.split("#")[0] not in own:
-                text = title_text(title_element(el, el))
+                inner = next(el.iter(*HEADINGS), None) if len(el) else None  # as title_element finds it
+                text = title_text(el if inner is None else inner)
                 w = weight(text)
-                has_heading = heading or any(True for _ in el.iter(*HEADINGS))
+                has_heading = heading or inner is not None
                 if w >= 2 or (has_heading and w >= 1):
-                    out.append(Candidate(el, url, text, w, has_heading, boiler, hidden, _suffix(el), key, order))
+                    out.append(Candidate(el, url, text, w, has_heading, boiler, hidden, _suffix(el, memo), key, order))
             continue  # links inside links are not HTML
-        for child in reversed(el):
-            stack.append((child, key, boiler, hidden, sectioned, heading))
+        if len(el):
+            state = (key, boiler, hidden, sectioned, heading)
+            stack.extend([(child, state) for child in reversed(el)])
     return out
 
 
-def _suffix(anchor: html.HtmlElement) -> tuple[str, ...]:
-    levels = [signature(anchor)]
+def _suffix(anchor: html.HtmlElement, memo: _Memo) -> tuple[str, ...]:
+    levels = [memo.signature(anchor)]
     el = anchor.getparent()
     while el is not None and len(levels) < 4:
-        sig = signature(el)
+        sig = memo.signature(el)
         levels.append(sig)
         if "." in sig:
             return tuple(levels)
@@ -168,9 +212,15 @@ def _inactive_tabs(members: list[Candidate]) -> set[int]:
     its own (two or more members): a hidden second tab is another list. One member per pane is
     a carousel, all of whose slides are the list's."""
     panes: dict[html.HtmlElement, list[int]] = defaultdict(list)  # active pane -> members inside
+    active: dict[str, bool] = {}  # class attribute -> whether it marks an active pane
     for i, m in enumerate(members):
         for el in m.anchor.iterancestors():
-            if _ACTIVE.intersection((el.get("class") or "").lower().split()):
+            classes = el.get("class")
+            if not classes:
+                continue
+            if (found := active.get(classes)) is None:
+                found = active[classes] = bool(_ACTIVE.intersection(classes.lower().split()))
+            if found:
                 panes[el].append(i)
                 break
     drop: set[int] = set()
@@ -237,10 +287,10 @@ def _score(cluster: Cluster, now: datetime) -> None:
     heading = sum(m.heading for m in members) / n
     teaser = pictures = dated = 0.0
     for m, item in zip(members, cluster.items):
-        extra = weight(text_of(item)) - m.weight
-        teaser += extra >= 8
+        text = text_of(item)
+        teaser += weight(text) - m.weight >= 8
         pictures += any(True for _ in item.iter("img", "picture", "noscript")) or _background(item)
-        dated += any(True for _ in item.iter("time")) or find_date(text_of(item)[:300], now) is not None
+        dated += any(True for _ in item.iter("time")) or find_date(text[:300], now) is not None
     article = sum(_article_like(m.url) for m in members) / n
     boiler = sum(m.boiler for m in members) / n
     hidden = sum(m.hidden for m in members) / n

@@ -18,7 +18,7 @@ from lxml import etree, html
 from sources.page.decode import decode_html
 from sources.page.detect import detect
 from sources.page.items import (Item, base_url, canonical_link, date_of, image_of, resolve, summary_of,
-                                text_of, title_element, title_text)
+                                text_of, title_element, title_text, weight)
 from sources.page.select import Selectors, select_items
 from sources.page.structured import Structured, read_structured
 from tagfeed.errors import PageError
@@ -50,7 +50,7 @@ def parse_document(body: bytes, url: str, content_type: str | None) -> html.Html
     media = (content_type or "").split(";")[0].strip().lower()
     if media and media not in _HTML_TYPES:
         raise PageError(url, f"not an HTML page (Content-Type: {media})")
-    if not body.strip():
+    if not body or body.isspace():
         raise PageError(url, "the page is empty")
     text, _ = decode_html(body, content_type)
     if not media and not re.search(r"<(html|body|head|div|a)\b", text[:65536], re.I):
@@ -131,11 +131,25 @@ def _item(anchor: html.HtmlElement, item: html.HtmlElement, base: str, now: date
     if link is None:
         return None
     title_el = title_element(anchor, item)
-    title = title_text(title_el)[:MAX_TITLE]
+    title = _without_kicker(title_text(title_el), item)[:MAX_TITLE]
     if not title:
         return None
     return Item(title=title, link=link, summary=summary_of(item, title_el, title),
                 date=date_of(item, now), image=image_of(item, base))
+
+
+MAX_KICKER = 12  # characters of a label before the headline ("专题", "Opinion:", "LIVE")
+
+
+def _without_kicker(title: str, item: etree._Element) -> str:
+    """``title`` without a short label before it, where the item's picture names the headline alone:
+    an ``alt`` that is the title's end after at most ``MAX_KICKER`` characters is the headline."""
+    for img in item.iter("img"):
+        alt = " ".join((img.get("alt") or "").split())
+        if alt and alt != title and title.endswith(alt) and len(title) - len(alt) <= MAX_KICKER \
+                and weight(alt) >= 2:
+            return alt
+    return title
 
 
 def _agree(structured: Structured, items: list[Item]) -> bool:

@@ -9,6 +9,7 @@ is the key an item's id is made from.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -22,12 +23,14 @@ _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "button", "
 _SR_ONLY = frozenset({"sr-only", "screen-reader-text", "visually-hidden", "visuallyhidden", "screenreader",
                       "element-invisible", "a11y-hidden", "u-hidden-visually", "hidden"})
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_SPACED = frozenset({"br", "p", "div", "li", *HEADINGS})  # a reader sees a break after these
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|_ga|_gl|"
                        r"igshid|icid|ocid|cmpid|ito|at_medium|at_campaign|__twitter_impression|ref_src|spm)$",
                        re.I)
 _IMG_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-image",
               "data-hi-res-src", "data-full-src", "src")
 _SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "srcset")
+_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _BG_URL = re.compile(r"background(?:-image)?\s*:[^;]*url\(\s*['\"]?([^'\")]+)", re.I)
 
 
@@ -50,16 +53,15 @@ class Item:
 RELATIVE_MARK = 1  # the microsecond dates.find_date gives a resolved relative date (it drops the rest)
 
 
-def is_hidden(el: html.HtmlElement) -> bool:
-    """Hidden by markup alone (CSS classes are not read): ``hidden``, ``aria-hidden``, ``display:none``."""
-    keys = el.keys()
-    if not keys:
-        return False  # most elements: no attributes at all
-    if "hidden" in keys or ("aria-hidden" in keys and el.get("aria-hidden") == "true"):
+def hidden_attributes(attributes: Mapping[str, str]) -> bool:
+    """Whether an element with these attributes is hidden by markup alone (CSS classes are not read):
+    ``hidden``, ``aria-hidden``, ``display:none``."""
+    if "hidden" in attributes or attributes.get("aria-hidden") == "true":
         return True
-    if "style" not in keys:
+    style = attributes.get("style")
+    if style is None:
         return False
-    style = el.get("style", "").replace(" ", "").lower()
+    style = style.replace(" ", "").lower()
     return "display:none" in style or "visibility:hidden" in style
 
 
@@ -70,12 +72,15 @@ def _skipped(el: html.HtmlElement) -> bool:
     keys = el.keys()
     if not keys:
         return False
-    classes = el.get("class")
-    return bool(classes and _SR_ONLY.intersection(classes.lower().split())) or is_hidden(el)
+    if "class" in keys and _SR_ONLY.intersection(el.get("class").lower().split()):
+        return True
+    return ("hidden" in keys or "aria-hidden" in keys or "style" in keys) and hidden_attributes(el.attrib)
 
 
 def text_of(el: html.HtmlElement, *, skip: html.HtmlElement | None = None) -> str:
     """The visible text of ``el``, whitespace-normalised; ``skip`` (a descendant) left out."""
+    if not len(el):  # a leaf (most links): its own text, without the walk
+        return "" if el is skip or _skipped(el) or not el.text else _SPACE.sub(" ", el.text).strip()
     parts: list[str] = []
     _collect(el, parts, skip)
     return _SPACE.sub(" ", "".join(parts)).strip()
@@ -87,9 +92,13 @@ def _collect(el: html.HtmlElement, parts: list[str], skip: html.HtmlElement | No
     if el.text:
         parts.append(el.text)
     for child in el:
-        if isinstance(child.tag, str):
-            _collect(child, parts, skip)
-            if child.tag in ("br", "p", "div", "li") or child.tag in HEADINGS:
+        tag = child.tag
+        if isinstance(tag, str):
+            if len(child):
+                _collect(child, parts, skip)
+            elif child is not skip and not _skipped(child) and child.text:  # a leaf, without the call
+                parts.append(child.text)
+            if tag in _SPACED:
                 parts.append(" ")
         if child.tail:
             parts.append(child.tail)
@@ -147,7 +156,7 @@ def title_text(el: html.HtmlElement) -> str:
     """The headline inside ``el``: all its text when it is inline, else the first text block of
     two words or more that is not a date (a kicker of one word, a category, a timestamp come
     before it); the link's own ``title`` attribute wins when it is one of the blocks."""
-    if not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in el.iterdescendants()):
+    if not len(el) or next(el.iterdescendants(*_BLOCKS), None) is None:  # the tag filter runs in lxml
         return text_of(el)
     blocks = [text_of(b) for b in _leaf_blocks(el)]
     blocks = [b for b in blocks if b]
@@ -167,10 +176,8 @@ def _leaf_blocks(el: html.HtmlElement) -> list[html.HtmlElement]:
     """Block elements holding text but no other block, in page order (skipping hidden ones);
     text directly in ``el`` or in a block around blocks is its own block."""
     out: list[html.HtmlElement] = []
-    for child in el.iterdescendants():
-        if not isinstance(child.tag, str) or child.tag not in _BLOCKS or _hidden_path(child, el):
-            continue
-        if not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in child.iterdescendants()):
+    for child in el.iterdescendants(*_BLOCKS):
+        if (not len(child) or next(child.iterdescendants(*_BLOCKS), None) is None) and not _hidden_path(child, el):
             out.append(child)
     return out
 
@@ -186,7 +193,7 @@ def _hidden_path(child: html.HtmlElement, top: html.HtmlElement) -> bool:
 
 def _weight(text: str) -> float:
     """Words a reader reads: Latin words, plus two CJK characters to a word."""
-    cjk = sum(1 for ch in text if "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff")
+    cjk = 0 if text.isascii() else len(_CJK.findall(text))
     return len(text.split()) + cjk / 2 - (1 if cjk and not text.isascii() and " " not in text else 0)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from lxml import html
+from lxml import etree, html
 
 from sources.page.dates import find_date
 from sources.page.items import Item, image_of, resolve, text_of
@@ -114,11 +114,13 @@ def _classes(el: html.HtmlElement) -> set[str]:
 
 
 def _microformats(doc: html.HtmlElement, base: str) -> Structured | None:
+    # one pass for both vocabularies, on the class attribute's text; _classes decides on its tokens
+    mentions = [el for el in doc.iter(etree.Element) if "entry" in (el.get("class") or "")]
     for new, entry_class, name_class, url_classes, date_class in (
             (True, "h-entry", "p-name", ("u-url", "u-uid"), "dt-published"),
             (False, "hentry", "entry-title", ("bookmark", "entry-title"), "published")):
         items = []
-        for entry in doc.iter():
+        for entry in mentions:
             if not isinstance(entry.tag, str) or entry_class not in _classes(entry):
                 continue
             name = next((el for el in entry.iter() if isinstance(el.tag, str) and name_class in _classes(el)), None)
@@ -150,8 +152,8 @@ def _mf_link(entry: html.HtmlElement, url_classes: tuple[str, ...], base: str) -
 
 def _microdata(doc: html.HtmlElement, base: str) -> Structured | None:
     items = []
-    for el in doc.iter():
-        if not isinstance(el.tag, str) or not (itemtype := el.get("itemtype")):
+    for el in doc.iter(etree.Element):
+        if not (itemtype := el.get("itemtype")):
             continue
         if itemtype.rstrip("/").rsplit("/", 1)[-1] not in _ARTICLES:
             continue

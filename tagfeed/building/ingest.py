@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import cast
 
 from sources.model import Article, merge
+from sources.page.articles import distinct_across
 from sources.tagpage import parse_tagpage_bytes, read_dump
 from tagfeed.building.incidents import record_low_yield
 from tagfeed.building.rules import Rules, rules_fingerprint, verdict_row
@@ -33,7 +34,7 @@ from tagfeed.store import settled
 from tagfeed.store.postgres import PgStore
 from tagfeed.store.provenance import Sightings, seen_again
 from tagfeed.store.settled import Marker, dump_key
-from tagfeed.store.sqlite import SourceState, Store
+from tagfeed.store.sqlite import SourceState, Store, article_from_json
 
 log = logging.getLogger("tagfeed.building.ingest")
 bugs = logging.getLogger("tagfeed.bugs")  # a bug of ours met while reading a source: never silenced
@@ -237,6 +238,17 @@ def ingest_feed(source: FeedSource | PageSource, aggregator: Aggregator, ingest:
     ingest.read.append(ingest.rules.apply(ingest.rules.for_source(source), source.url, poll.articles))
 
 
+def _distinct_page_dates(store: Store, ingest: Ingest, pages: list[int]) -> None:
+    """New page items of several pages dated alike (days only) made distinct (``distinct_across``)."""
+    lists = [cast(list[Article], ingest.read[i]) for i in pages]
+    if len(lists) < 2:
+        return  # one page's dates are distinct already (sources.page.articles.distinct_dates)
+    rows = store.article_rows({a.id for found in lists for a in found})
+    known = {i: article_from_json(data).published for i, (data, _) in rows.items()}
+    for i, found in zip(pages, distinct_across(lists, known)):
+        ingest.read[i] = found
+
+
 def ingest_sources(config: Config, store: Store, now: datetime, say: Progress, *, user_agent: str,
                    markers: dict[str, Marker], fetch_all: bool, poll_feeds: bool) -> Ingest:
     """Read every configured source once, in order, and merge what they gave (``Ingest.gather``).
@@ -245,7 +257,8 @@ def ingest_sources(config: Config, store: Store, now: datetime, say: Progress, *
     does. Each poll's new state waits in ``ingest.aggregator`` until its articles are stored.
     """
     aggregator = Aggregator(store, now, user_agent=user_agent, fetch_all=fetch_all,
-                            host_gap=config.site.host_gap, defer_states=True)
+                            host_gap=config.site.host_gap, allow_private_hosts=config.site.allow_private_hosts,
+                            defer_states=True)
     ingest = Ingest(aggregator=aggregator, rules=Rules.of(config, now))
     shared = isinstance(store, PgStore)  # workers may poll too: feeds only under leases, as theirs
     states = {state.name: state for state in store.sources()}
@@ -253,6 +266,7 @@ def ingest_sources(config: Config, store: Store, now: datetime, say: Progress, *
     expanded = {i: expand_paths(s) for i, s in enumerate(config.sources) if isinstance(s, TagPageSource)}
     total = sum(len(e[0]) + len(e[1]) for e in expanded.values()) + len(config.sources) - len(expanded)
     done = 0
+    pages: list[int] = []  # where in ingest.read the pages' articles are
 
     def tick() -> None:
         nonlocal done
@@ -268,7 +282,10 @@ def ingest_sources(config: Config, store: Store, now: datetime, say: Progress, *
         elif isinstance(source, (FeedSource, PageSource)):
             tick()
             ingest_feed(source, aggregator, ingest)  # pages are polled by this build, even on a shared store
+            if isinstance(source, PageSource):
+                pages.append(len(ingest.read) - 1)
     ingest.units = total
+    _distinct_page_dates(store, ingest, pages)
     if not settled.same_order(store, ingest.order):  # merging depends on source order: read all
         ingest.read = [q.parse() if isinstance(q, Quiet) else q for q in ingest.read]
     ingest.gather()

@@ -27,7 +27,7 @@ from tagfeed.settings import default
 from tagfeed.errors import (GONE, HTTP_STATUS, INTERNAL, LOW_YIELD, RETRY_AFTER, Failure, FetchError,
                             SourceError, StoreError, unexpected)
 from tagfeed.metrics import RECORDER
-from tagfeed.poll.pages import Robots, page_poll
+from tagfeed.poll.pages import FullText, Robots, page_poll, remember_feed_note
 from tagfeed.store.records import WARNING, yield_warning
 from tagfeed.store.sqlite import SourceState, Store
 
@@ -115,7 +115,8 @@ class Aggregator:
 
     def __init__(self, store: Store, now: datetime, *, user_agent: str, fetch_all: bool = False,
                  connect_timeout: float = CONNECT_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
-                 host_gap: float = default("site.host_gap"), gate: Gate = HOSTS, defer_states: bool = False) -> None:
+                 host_gap: float = default("site.host_gap"), gate: Gate = HOSTS, defer_states: bool = False,
+                 allow_private_hosts: bool = default("site.allow_private_hosts")) -> None:
         self.store = store
         self.now = now
         self.user_agent = user_agent
@@ -130,6 +131,8 @@ class Aggregator:
         self.deferred: list[SourceState] | None = [] if defer_states else None
         self._last: FetchResult | None = None  # the answer of the poll under way, for its failure's state
         self.robots = Robots(store, user_agent)
+        self.allow_private_hosts = allow_private_hosts  # for URLs from content and redirects (sources.addresses)
+        self.fulltext = FullText(store, self.robots, self._fetch_content)
 
     def poll(self, source: FeedSource | PageSource) -> Poll:
         """Fetch ``source`` if it is due, parse it, store its new state; never raises for the source.
@@ -166,11 +169,17 @@ class Aggregator:
             return self._failed(old, Outcome.ERROR, rng, source, failure, self._last)
 
     def _fetch(self, url: str, *, max_bytes: int, etag: str | None = None,
-               last_modified: str | None = None) -> FetchResult:
+               last_modified: str | None = None, from_content: bool = False) -> FetchResult:
         """One polite GET: the user agent, the timeouts and the per-host turns of this build."""
         return fetch(url, user_agent=self.user_agent, etag=etag, last_modified=last_modified,
                      max_bytes=max_bytes, connect_timeout=self.timeouts[0], total_timeout=self.timeouts[1],
-                     gate=lambda hop: self.gate.turn(hop, self.host_gap))
+                     gate=lambda hop: self.gate.turn(hop, self.host_gap), from_content=from_content,
+                     allow_private=self.allow_private_hosts)
+
+    def _fetch_content(self, url: str, *, max_bytes: int, etag: str | None = None,
+                       last_modified: str | None = None) -> FetchResult:
+        """A polite GET of a URL a page handed us (``sources.fetch``: public addresses only, unless allowed)."""
+        return self._fetch(url, max_bytes=max_bytes, etag=etag, last_modified=last_modified, from_content=True)
 
     def _poll(self, source: FeedSource | PageSource, old: SourceState, url: str, rng: random.Random) -> Poll:
         self._last = None
@@ -188,7 +197,8 @@ class Aggregator:
             return self._failed(old, result.outcome, rng, source, http_failure(result), result)
         notes: tuple[str, ...] = ()
         if isinstance(source, PageSource):
-            articles, notes = page_poll(source, result, self.now, self._fetch)
+            articles, notes = page_poll(source, result, self.now, self._fetch, self._fetch_content, self.fulltext)
+            remember_feed_note(self.store, source.url, next((n for n in notes if ": this page has a feed: " in n), ""))
         else:
             articles = parse_feed(result.body, url=result.url, headers=result.headers, tags=source.tags)
         canonical = tuple(self.canonical(articles))

@@ -11,6 +11,7 @@ from typing import Any
 from tagfeed.building.report import BuildReport
 from tagfeed.config import Config
 from tagfeed.errors import TagfeedError
+from tagfeed.poll.pages import FEED_NOTE
 from tagfeed.store.postgres import open_store
 from tagfeed.store.sqlite import SourceState
 
@@ -33,11 +34,13 @@ class BuildTracker:
 _SOURCE_FIELDS = ("name", "kind", "state", "last_error", "last_ok", "next_fetch", "error_count", "article_count")
 
 
-def _source_json(state: SourceState) -> dict[str, Any]:
+def _source_json(state: SourceState, note: str | None = None) -> dict[str, Any]:
+    """One source's state; ``note`` is what its last poll had to say (a page's own feed)."""
     values = {key: getattr(state, key) for key in _SOURCE_FIELDS}
     if state.state == "gone":  # never fetched again: no date far in the future
         values["next_fetch"] = None
-    return {key: v.isoformat() if isinstance(v, datetime) else v for key, v in values.items()}
+    out = {key: v.isoformat() if isinstance(v, datetime) else v for key, v in values.items()}
+    return {**out, "note": note} if note else out
 
 
 def health_status(last_build: str | None, errors: int, articles: int, sources: list[SourceState],
@@ -58,9 +61,10 @@ def read_health(config: Config, tracker: BuildTracker) -> dict[str, Any]:
         with open_store(config.site) as store:
             last_build, errors = store.get_meta("last_build"), int(store.get_meta("last_build_errors") or 0)
             sources, articles = store.sources(), store.count_articles()
+            notes = {s.name: store.get_meta(FEED_NOTE + s.name) for s in sources if s.kind == "page"}
     except (TagfeedError, ValueError) as exc:
         return {"status": "failing", "last_build": None, "last_build_errors": None, "sources": [],
                 "build": build, "error": str(exc)}
     return {"status": health_status(last_build, errors, articles, sources, published, build),
             "last_build": last_build, "last_build_errors": errors, "articles": articles,
-            "sources": [_source_json(s) for s in sources], "build": build}
+            "sources": [_source_json(s, notes.get(s.name)) for s in sources], "build": build}

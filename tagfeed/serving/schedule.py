@@ -76,7 +76,8 @@ class Ticker:
         changed = False
         with locked_store(self.config.site) as store:
             aggregator = Aggregator(store, now, user_agent=user_agent(self.config.site.base_url),
-                                    host_gap=self.config.site.host_gap, defer_states=True)
+                                    host_gap=self.config.site.host_gap,
+                                    allow_private_hosts=self.config.site.allow_private_hosts, defer_states=True)
             for source in feeds:
                 poll = aggregator.poll(source)
                 if poll.error:
