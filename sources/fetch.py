@@ -28,9 +28,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from sources.addresses import IP, refusal, resolve
+from sources.pinning import Pins, pinned_request
 from sources.schedule import polite_interval
-from tagfeed.errors import TIMEOUT, BlockedAddress, FetchError
+from tagfeed.errors import TIMEOUT, FetchError
 
 CONNECT_TIMEOUT = 10.0
 TOTAL_TIMEOUT = 30.0
@@ -206,49 +206,6 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class _Pins:
-    """The address each host of one fetch is connected at, resolved once (no DNS between check and connect).
-
-    The first URL's host is the operator's choice, unless it came ``from_content``; every other host
-    (a redirect's) must resolve to a public address, unless ``allow_private``."""
-
-    def __init__(self, url: str, *, from_content: bool, allow_private: bool) -> None:
-        self.allow_private = allow_private
-        self.trusted = set() if from_content else {_host(url)}
-        self.pinned: dict[str, list[IP]] = {}  # by host, whatever the port: a redirect cannot re-resolve it
-
-    def addresses(self, url: str) -> list[IP]:
-        """Where ``url`` may be connected, in order; ``BlockedAddress`` when nowhere."""
-        parsed = httpx.URL(url)
-        host = parsed.host
-        if host not in self.pinned:
-            found = resolve(url, host, parsed.port or (443 if parsed.scheme == "https" else 80))
-            if not self.allow_private and host not in self.trusted:
-                public = [a for a in found if refusal(a) is None]
-                if not public:
-                    raise BlockedAddress(url, f"{host} resolves to {found[0]}, {refusal(found[0])}: not fetched "
-                                              "(links from pages and redirects reach public addresses only; "
-                                              "site.allow_private_hosts = true allows others)")
-                found = public
-            self.pinned[host] = found
-        return self.pinned[host]
-
-
-def _host(url: str) -> str:
-    try:
-        return httpx.URL(url).host
-    except httpx.InvalidURL:
-        return ""
-
-
-def _pinned_request(client: httpx.Client, url: str, address: IP, timeout: httpx.Timeout) -> httpx.Request:
-    """A GET of ``url`` sent to ``address``: the Host header and TLS name (SNI, certificate) stay the URL's."""
-    parsed = httpx.URL(url)
-    sni = {"sni_hostname": parsed.raw_host.decode("ascii")} if parsed.scheme == "https" else {}
-    return client.build_request("GET", parsed.copy_with(host=str(address)), timeout=timeout,
-                                headers={"Host": parsed.netloc.decode("ascii")}, extensions=sni)
-
-
 def fetch(url: str, *, user_agent: str, etag: str | None = None, last_modified: str | None = None,
           max_bytes: int, connect_timeout: float = CONNECT_TIMEOUT,
           total_timeout: float = TOTAL_TIMEOUT, max_redirects: int = MAX_REDIRECTS,
@@ -272,7 +229,7 @@ def fetch(url: str, *, user_agent: str, etag: str | None = None, last_modified: 
     seen = {url}
     permanent: str | None = None
     temporary = False
-    pins = _Pins(url, from_content=from_content, allow_private=allow_private)
+    pins = Pins(url, from_content=from_content, allow_private=allow_private)
     with httpx.Client(headers=headers, follow_redirects=False, verify=_tls_context()) as client:
         for _ in range(max_redirects + 1):
             with gate(url) if gate else nullcontext():
@@ -301,7 +258,7 @@ def _with_permanent(result: FetchResult, permanent: str | None) -> FetchResult:
                        headers=result.headers, body=result.body, permanent_url=permanent)
 
 
-def _one_hop(client: httpx.Client, url: str, pins: _Pins, timeout: httpx.Timeout, max_bytes: int,
+def _one_hop(client: httpx.Client, url: str, pins: Pins, timeout: httpx.Timeout, max_bytes: int,
              deadline: float, clock: Callable[[], float]) -> FetchResult:
     """One request, to the first of ``url``'s pinned addresses that accepts a connection; a
     redirect's resolved target is returned in ``headers['location']``."""
@@ -309,7 +266,7 @@ def _one_hop(client: httpx.Client, url: str, pins: _Pins, timeout: httpx.Timeout
         addresses = pins.addresses(url)
         for tried, address in enumerate(addresses[:3], 1):
             try:
-                response = client.send(_pinned_request(client, url, address, timeout), stream=True)
+                response = client.send(pinned_request(client, url, address, timeout), stream=True)
                 break
             except httpx.ConnectError:
                 if tried == min(len(addresses), 3) or clock() > deadline:
