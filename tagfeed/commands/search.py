@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Final
 
 from sources.model import Article
-from tagfeed.commands.preview import Facts, _items
+from tagfeed.commands.preview import Facts, _items as preview_items
 from tagfeed.query import Why, matches, parse_query
 from tagfeed.query.narrow import narrowing
 from tagfeed.query.nodes import Query
@@ -49,7 +49,11 @@ class Results:
 def search(store: Store, text: str, now: datetime, *, limit: int = 20, budget: float = BUDGET) -> Results:
     """The newest ``limit`` (at most ``MAX_RESULTS``) stored articles matching ``text``.
     Raises ``QueryError`` for a query that does not parse."""
-    query = parse_query(text)
+    return search_query(store, parse_query(text), now, limit=limit, budget=budget)
+
+
+def search_query(store: Store, query: Query, now: datetime, *, limit: int = 20, budget: float = BUDGET) -> Results:
+    """``search`` of a parsed query."""
     limit = max(0, min(limit, MAX_RESULTS))
     narrow = narrowing(query)
     found: list[Found] = []
@@ -89,4 +93,4 @@ def search_lines(facts: Facts) -> list[str]:
     lines = [f"query: {facts['query']}", f"matches: {shown}"]
     if not facts["complete"]:
         lines.append("note: stopped early (time budget); older matches may be missing")
-    return [*lines, *_items(facts["newest"])]
+    return [*lines, *preview_items(facts["newest"])]
