@@ -204,3 +204,21 @@ def test_the_search_page_works_without_javascript(seeded_client: FlaskClient) ->
     assert "matched: " in page.data.decode()
     assert seeded_client.get("/").status_code == 200
     assert lxml_html.fromstring(seeded_client.get("/").data).xpath("//a[@href='search']")  # linked from the index
+
+
+def test_the_benchmark_runs_every_query_kind(tmp_path: Path) -> None:
+    """A smoke run of ``python -m benchmarks.search`` (small): a row per kind, figures in each."""
+    import subprocess
+    import sys
+
+    from benchmarks.search import KINDS
+
+    result = subprocess.run([sys.executable, "-m", "benchmarks.search", "--articles", "300", "--queries",
+                             str(2 * len(KINDS)), "--keep", str(tmp_path)], capture_output=True, text=True,
+                            timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "ms" not in line]
+    assert [row.split("|")[1].strip() for row in rows] == [*KINDS, "all queries"]
+    assert all(float(row.split("|")[4]) >= float(row.split("|")[3]) for row in rows)  # p99 >= p50
+    with Store(tmp_path / "tagfeed.sqlite3") as store:
+        assert store.count_articles() == 300

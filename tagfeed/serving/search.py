@@ -37,6 +37,7 @@ from tagfeed.store.postgres import open_store
 
 MAX_QUERY: Final = 500  # characters of q; longer is a 400 (the language itself allows 1000)
 RESULTS: Final = 50  # matches per answer, newest first
+BUDGET: Final = 1.0  # seconds a search may read articles before it answers with what it found
 CACHE: Final = "public, max-age=60"
 _RENDER: Final[dict[str, Callable[[Channel, list[Article]], bytes]]] = {
     "atom": render_atom, "rss": render_rss, "json": render_json}
@@ -77,7 +78,7 @@ def respond(config: Config, fmt: str, text: str, if_none_match: str | None,
         etag = _etag(store.article_writes(), text, fmt, now if _has_newer(query.root) else None)
         if if_none_match and none_match(if_none_match, etag):
             return Response(status=304, headers={"ETag": etag, "Cache-Control": CACHE})
-        results = search_query(store, query, now, limit=RESULTS)
+        results = search_query(store, query, now, limit=RESULTS, budget=BUDGET)
     articles = [f.article for f in results.found]
     if fmt == "html":
         page = SearchPage(text, [(f.article, f.why.describe()) for f in results.found], more=results.more,
