@@ -74,7 +74,7 @@ class Channel:
 
     def path(self, fmt: PageFormat) -> str:
         if self.search is not None:
-            return f"search{'' if fmt == 'html' else '.' + fmt}?q={quote(self.search, safe='')}"
+            return f"search{'' if fmt == 'html' else '.' + fmt}?{search_query_string(self.search)}"
         if self.tag and self.view:
             return self.urls.view_path(self.tag.slug, fmt)
         if self.tag:
@@ -92,6 +92,12 @@ class Channel:
         if self.tag is None:
             raise RenderError("channel", "only tag and view feeds are archived")
         return self.urls.archive_path(self.tag.slug, page, view=self.view)
+
+
+def search_query_string(query: str) -> str:
+    """The one spelling of a search's query string, so a feed's rel=self is the URL it is served at
+    (the server redirects other spellings of a search feed's URL to it)."""
+    return "q=" + quote(query, safe=":/@!$'()*,;")
 
 
 def utc(moment: datetime, what: str) -> datetime:

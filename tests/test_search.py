@@ -143,7 +143,7 @@ TYPES = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+
 def test_search_feeds_answer_200_then_304(seeded_client: FlaskClient, fmt: str,
                                          assert_valid_atom: Callable[[bytes], None],
                                          assert_valid_jsonfeed: Callable[[bytes], object]) -> None:
-    url = "/search." + fmt + "?q=%28nuclear+OR+nukes%29+-tag%3Aputin"
+    url = "/search." + fmt + "?q=(nuclear%20OR%20nukes)%20-tag:putin"  # as its rel=self spells it
     first = seeded_client.get(url)
     assert first.status_code == 200 and first.headers["Content-Type"] == TYPES[fmt]
     etag = first.headers["ETag"]
@@ -164,6 +164,8 @@ def test_search_feeds_answer_200_then_304(seeded_client: FlaskClient, fmt: str,
     assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
     other = seeded_client.get("/search." + fmt + "?q=nuclear", headers={"If-None-Match": etag})
     assert other.status_code == 200 and other.headers["ETag"] != etag  # the query is in the ETag
+    form_spelling = seeded_client.get("/search." + fmt + "?q=%28nuclear+OR+nukes%29+-tag%3Aputin")
+    assert form_spelling.status_code == 301 and form_spelling.headers["Location"] == "http://127.0.0.1:8080" + url
 
 
 def test_an_article_write_changes_the_etag(seeded_client: FlaskClient, seeded: Config) -> None:
@@ -200,7 +202,8 @@ def test_the_search_page_works_without_javascript(seeded_client: FlaskClient) ->
     assert sorted(h.text_content() for h in doc.findall(".//article/h3")) == sorted(NUCLEAR_NOT_PUTIN)
     assert doc.forms[0].inputs["q"].value == "(nuclear OR nukes) -tag:putin"  # the query stays in the box
     feeds = [link.get("href") for link in doc.findall(".//link[@rel='alternate']")]
-    assert feeds and all("/search." in href and "q=%28nuclear" in href for href in feeds)
+    assert [urlsplit(href).path for href in feeds] == ["/search.atom", "/search.rss", "/search.json"]
+    assert all(parse_qs(urlsplit(href).query) == {"q": ["(nuclear OR nukes) -tag:putin"]} for href in feeds)
     assert "matched: " in page.data.decode()
     assert seeded_client.get("/").status_code == 200
     assert lxml_html.fromstring(seeded_client.get("/").data).xpath("//a[@href='search']")  # linked from the index

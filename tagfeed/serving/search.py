@@ -20,7 +20,7 @@ from typing import Final
 from flask import Flask, Response, request
 
 from feeds.atom import render_atom
-from feeds.channel import Channel
+from feeds.channel import Channel, search_query_string
 from feeds.jsonfeed import render_json
 from feeds.rss import render_rss
 from feeds.searchpage import SearchPage, render_search_page
@@ -54,13 +54,15 @@ def add_search(app: Flask, config: Config) -> None:
 
 def _view(config: Config, fmt: str) -> Callable[[], Response]:
     def answer() -> Response:
-        return respond(config, fmt, request.args.get("q", ""), request.headers.get("If-None-Match"))
+        return respond(config, fmt, request.args.get("q", ""), request.headers.get("If-None-Match"),
+                       raw_query=request.query_string.decode("latin-1"))
     return answer
 
 
 def respond(config: Config, fmt: str, text: str, if_none_match: str | None,
-            now: datetime | None = None) -> Response:
-    """The answer to a search of ``text`` in ``fmt``; see the module docstring."""
+            now: datetime | None = None, *, raw_query: str | None = None) -> Response:
+    """The answer to a search of ``text`` in ``fmt``; see the module docstring. A feed asked for
+    by another spelling of its URL (``raw_query``) is sent to the one its rel=self names."""
     now = now or datetime.now(timezone.utc)
     channel = Channel(urls=Urls(config.site.base_url), site_title=config.site.title,
                       generator_version=__version__, search=text.strip() or None)
@@ -74,6 +76,8 @@ def respond(config: Config, fmt: str, text: str, if_none_match: str | None,
         query = parse_query(text)
     except QueryError as exc:
         return _bad(config, fmt, text, exc)
+    if fmt != "html" and raw_query is not None and raw_query != search_query_string(text.strip()):
+        return Response(status=301, headers={"Location": channel.feed_url(fmt), "Cache-Control": CACHE})
     with open_store(config.site) as store:
         etag = _etag(store.article_writes(), text, fmt, now if _has_newer(query.root) else None)
         if if_none_match and none_match(if_none_match, etag):
