@@ -24,7 +24,7 @@ from feeds.channel import Channel, search_query_string
 from feeds.jsonfeed import render_json
 from feeds.rss import render_rss
 from feeds.searchpage import SearchPage, render_search_page
-from feeds.urls import MEDIA_TYPES, Urls
+from feeds.urls import MEDIA_TYPES, PageFormat, Urls
 from sources.model import Article
 from tagfeed import __version__
 from tagfeed.commands.search import search_query
@@ -47,19 +47,20 @@ METHODS: Final = ["GET", "HEAD"]
 
 def add_search(app: Flask, config: Config) -> None:
     """Route the search page and feeds on ``app`` (``server.create_app``)."""
-    for fmt in ("html", *_RENDER):
+    formats: tuple[PageFormat, ...] = ("html", "atom", "rss", "json")
+    for fmt in formats:
         rule = "/search" if fmt == "html" else f"/search.{fmt}"
         app.add_url_rule(rule, f"search_{fmt}", _view(config, fmt), methods=METHODS, provide_automatic_options=False)
 
 
-def _view(config: Config, fmt: str) -> Callable[[], Response]:
+def _view(config: Config, fmt: PageFormat) -> Callable[[], Response]:
     def answer() -> Response:
         return respond(config, fmt, request.args.get("q", ""), request.headers.get("If-None-Match"),
                        raw_query=request.query_string.decode("latin-1"))
     return answer
 
 
-def respond(config: Config, fmt: str, text: str, if_none_match: str | None,
+def respond(config: Config, fmt: PageFormat, text: str, if_none_match: str | None,
             now: datetime | None = None, *, raw_query: str | None = None) -> Response:
     """The answer to a search of ``text`` in ``fmt``; see the module docstring. A feed asked for
     by another spelling of its URL (``raw_query``) is sent to the one its rel=self names."""
