@@ -225,3 +225,23 @@ def test_the_benchmark_runs_every_query_kind(tmp_path: Path) -> None:
     assert all(float(row.split("|")[4]) >= float(row.split("|")[3]) for row in rows)  # p99 >= p50
     with Store(tmp_path / "tagfeed.sqlite3") as store:
         assert store.count_articles() == 300
+
+
+def test_a_postgresql_store_from_before_the_index_gets_it_filled(pg_url: str) -> None:
+    import psycopg
+
+    from tagfeed.store.postgres import MIGRATIONS
+    from tagfeed.store.records import article_to_json, content_hash
+    from tagfeed.store.schema import POSTGRES_SEARCH_VERSION
+
+    old = _article("Epsilon summit", "About the lighthouse.")
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # the database as version 7 left it
+        conn.execute("CREATE TABLE tagfeed_schema (version INTEGER NOT NULL)")
+        for version, migration in enumerate(MIGRATIONS[:POSTGRES_SEARCH_VERSION - 1], start=1):
+            conn.execute(migration)
+            conn.execute("INSERT INTO tagfeed_schema VALUES (%s)", (version,))
+        conn.execute("INSERT INTO articles VALUES (%s, %s, %s, %s, %s)",
+                     (old.id, article_to_json(old), content_hash(old), WHEN, WHEN))
+    with PgStore(pg_url) as store:
+        assert _titles(store, "lighthouse") == ["Epsilon summit"] and _titles(store, "harbour") == []
+        assert store.get_article(old.id) == (old, content_hash(old))  # the row itself untouched
