@@ -86,6 +86,9 @@ def test_the_index_stays_in_step_when_an_article_is_updated(tmp_path: Path) -> N
         assert _titles(store, "alpha") == [] and _titles(store, "harbour") == []
         assert _titles(store, '"beta meeting" airport') == ["Beta meeting"]
         assert store.db.execute("SELECT count(*) FROM search_index").fetchone() == (1,)
+        store.put_articles([_article("Snake_case _ names, москва")])
+        for text in ("_", "snake_case", "МОСКВА", '"snake_case _ names"'):  # \w's underscore, Cyrillic case
+            assert _titles(store, text) == ["Snake_case _ names, москва"], text
         store.put_articles([])  # nothing written: the counter stays
         assert store.article_writes() == writes + 1
 

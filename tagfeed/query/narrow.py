@@ -68,7 +68,9 @@ def _node(node: Node) -> Narrow | None:
 
 
 def _phrase(field: IndexField, found: tuple[str, ...]) -> Phrase | None:
-    return Phrase(field, found) if found else None
+    """None when no word has a letter or digit: ``\\w`` takes ``_`` for one, the index's
+    tokenizers do not, so a query of underscores would find nothing there."""
+    return Phrase(field, found) if any(ch.isalnum() for word in found for ch in word) else None
 
 
 def fts5_text(narrow: Narrow) -> str:

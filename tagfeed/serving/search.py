@@ -31,7 +31,7 @@ from tagfeed.commands.search import search_query
 from tagfeed.config import Config
 from tagfeed.errors import QueryError
 from tagfeed.query import parse_query
-from tagfeed.query.nodes import DateTerm
+from tagfeed.query.nodes import And, DateTerm, Node, Not, Or
 from tagfeed.serving.httpcache import none_match
 from tagfeed.store.postgres import open_store
 
@@ -94,16 +94,17 @@ def respond(config: Config, fmt: PageFormat, text: str, if_none_match: str | Non
     return Response(body, headers={"Content-Type": _TYPES[fmt], "ETag": etag, "Cache-Control": CACHE})
 
 
-def _has_newer(node: object) -> bool:
+def _has_newer(node: Node) -> bool:
     """Whether the query has a ``newer:`` term (its matches move with the clock)."""
     if isinstance(node, DateTerm):
         return node.seconds is not None
-    items = getattr(node, "items", None) or ((getattr(node, "item"),) if hasattr(node, "item") else ())
-    return any(_has_newer(item) for item in items)
+    if isinstance(node, Not):
+        return _has_newer(node.item)
+    return isinstance(node, (And, Or)) and any(_has_newer(item) for item in node.items)
 
 
 def _etag(changes: int, text: str, fmt: str, minute: datetime | None) -> str:
-    key = f"{changes}\n{fmt}\n{text}\n{minute.strftime('%Y-%m-%dT%H:%M') if minute else ''}"
+    key = f"{__version__}\n{changes}\n{fmt}\n{text}\n{minute.strftime('%Y-%m-%dT%H:%M') if minute else ''}"
     return '"s' + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24] + '"'
 
 
