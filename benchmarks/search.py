@@ -78,17 +78,43 @@ def queries(count: int, n_articles: int, seed: int = 17) -> list[tuple[str, str]
     return [(kind, KINDS[kind](rng, n_articles)) for kind in (kinds[i % len(kinds)] for i in range(count))]
 
 
-def _row(name: str, ms: list[float], found: list[int]) -> str:
+def served(folder: Path, texts: list[str]) -> dict[str, list[float]]:
+    """Milliseconds of ``GET /search.atom?q=`` through the real app (Flask's test client): the
+    first answer (search and render) and the conditional one (If-None-Match: 304, no search)."""
+    from urllib.parse import quote
+
+    from server import create_app
+    from tagfeed.config import load_config
+
+    config_path = folder / "tagfeed.toml"
+    config_path.write_text('[site]\ntitle = "bench"\nstate_dir = "."\noutput_dir = "output"\n', encoding="utf-8")
+    client = create_app(load_config(config_path, environ={})).test_client()
+    out: dict[str, list[float]] = {"server 200 (atom)": [], "server 304 (ETag)": []}
+    for text in texts:
+        url = "/search.atom?q=" + quote(text, safe=":/@!$'()*,;")
+        start = time.perf_counter()
+        first = client.get(url)
+        out["server 200 (atom)"].append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+        out["server 304 (ETag)"].append((time.perf_counter() - start) * 1000)
+        if (first.status_code, again.status_code) != (200, 304):
+            raise SystemExit(f"{url}: {first.status_code} then {again.status_code}")
+    return out
+
+
+def _row(name: str, ms: list[float], found: list[int] | None) -> str:
     ms = sorted(ms)
     p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
     return (f"| {name:<22} | {len(ms):>5} | {statistics.median(ms):>8.2f} | {p99:>8.2f} | {ms[-1]:>8.2f} | "
-            f"{statistics.mean(found):>7.1f} |")
+            f"{f'{statistics.mean(found):.1f}' if found else '-':>7} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=25_000)
     parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--served", type=int, default=200, help="Of the queries, how many also go through the app.")
     parser.add_argument("--keep", type=Path, help="Put the store in this folder (else a temporary one).")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tagfeed-search-bench-"))
@@ -104,6 +130,8 @@ def main() -> None:
             timings.setdefault(kind, []).append((time.perf_counter() - start) * 1000)
             found.setdefault(kind, []).append(len(results.found))
             incomplete += not results.complete
+    texts = [text for _, text in queries(args.queries, args.articles)][:args.served]
+    http = served(folder, texts) if texts else {}
     print(f"\nsearch, {args.articles} articles, {args.queries} queries, at most {LIMIT} results each "
           f"(SQLite FTS5 narrows, matches decides)\n")
     print("| query kind             | count |  p50 ms  |  p99 ms  |  max ms  | results |")
@@ -111,6 +139,8 @@ def main() -> None:
     for kind in KINDS:
         print(_row(kind, timings[kind], found[kind]))
     print(_row("all queries", [t for ts in timings.values() for t in ts], [f for fs in found.values() for f in fs]))
+    for name, ms in http.items():
+        print(_row(name, ms, None))
     print(f"\nsearches stopped by the time budget: {incomplete}")
 
 

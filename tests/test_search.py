@@ -224,7 +224,8 @@ def test_the_benchmark_runs_every_query_kind(tmp_path: Path) -> None:
                             timeout=120, cwd=Path(__file__).resolve().parent.parent)
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "ms" not in line]
-    assert [row.split("|")[1].strip() for row in rows] == [*KINDS, "all queries"]
+    assert [row.split("|")[1].strip() for row in rows] == [*KINDS, "all queries", "server 200 (atom)",
+                                                            "server 304 (ETag)"]
     assert all(float(row.split("|")[4]) >= float(row.split("|")[3]) for row in rows)  # p99 >= p50
     with Store(tmp_path / "tagfeed.sqlite3") as store:
         assert store.count_articles() == 300
