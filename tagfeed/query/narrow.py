@@ -11,6 +11,7 @@ decides exactly. Pure: the backends render it (FTS5 text, PostgreSQL tsquery).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, Union
 
@@ -39,7 +40,18 @@ class AnyOf:
     items: tuple[Narrow, ...]
 
 
-Narrow = Union[Phrase, AllOf, AnyOf]
+@dataclass(frozen=True, slots=True)
+class Without:
+    """``base`` less the articles holding any of ``excluded``: a ``-word`` beside what narrows.
+    Only where the index is exact for the phrase (``_exact``), and only on SQLite, whose tokens
+    are the very words; PostgreSQL's parser splits ``_``, so there it narrows by ``base`` alone."""
+
+    base: Narrow
+    excluded: tuple[Phrase, ...]
+
+
+Narrow = Union[Phrase, AllOf, AnyOf, Without]
+_ASCII_WORD = re.compile(r"[a-z0-9_]+")
 
 
 def narrowing(query: Query) -> Narrow | None:
@@ -50,7 +62,12 @@ def narrowing(query: Query) -> Narrow | None:
 def _node(node: Node) -> Narrow | None:
     if isinstance(node, And):
         parts = tuple(n for n in map(_node, node.items) if n is not None)
-        return None if not parts else parts[0] if len(parts) == 1 else AllOf(parts)
+        if not parts:
+            return None
+        base = parts[0] if len(parts) == 1 else AllOf(parts)
+        excluded = tuple(Phrase(n.item.field, n.item.words) for n in node.items
+                         if isinstance(n, Not) and isinstance(n.item, WordsTerm) and _exact(n.item))
+        return Without(base, excluded) if excluded else base
     if isinstance(node, Or):
         some = tuple(map(_node, node.items))
         if any(n is None for n in some):
@@ -67,6 +84,12 @@ def _node(node: Node) -> Narrow | None:
     return None  # regex, dates: the index holds no such thing
 
 
+def _exact(term: WordsTerm) -> bool:
+    """The index holds ``term``'s words exactly when they are ASCII: unicode61 only lowercases,
+    and the folded text is lowercase already (other scripts: not proven, so not used)."""
+    return bool(term.words) and all(_ASCII_WORD.fullmatch(w) for w in term.words)
+
+
 def _phrase(field: IndexField, found: tuple[str, ...]) -> Phrase | None:
     """None when no word has a letter or digit: ``\\w`` takes ``_`` for one, the index's
     tokenizers do not, so a query of underscores would find nothing there."""
@@ -77,6 +100,8 @@ def fts5_text(narrow: Narrow) -> str:
     """``narrow`` in SQLite FTS5's query syntax. Words are ``\\w+`` runs, so no quote needs escaping."""
     if isinstance(narrow, Phrase):
         return f'{narrow.field} : "{" ".join(narrow.words)}"'
+    if isinstance(narrow, Without):
+        return "(" + " NOT ".join([fts5_text(narrow.base), *map(fts5_text, narrow.excluded)]) + ")"
     joiner = " AND " if isinstance(narrow, AllOf) else " OR "
     return "(" + joiner.join(fts5_text(n) for n in narrow.items) + ")"
 
@@ -86,6 +111,8 @@ def tsquery_sql(narrow: Narrow) -> tuple[str, list[str]]:
     ``phraseto_tsquery('simple', ...)`` against that field's tsvector (GIN-indexed)."""
     if isinstance(narrow, Phrase):
         return f"s.{narrow.field} @@ phraseto_tsquery('simple', %s)", [" ".join(narrow.words)]
+    if isinstance(narrow, Without):
+        return tsquery_sql(narrow.base)
     parts = [tsquery_sql(n) for n in narrow.items]
     joiner = " AND " if isinstance(narrow, AllOf) else " OR "
     return "(" + joiner.join(sql for sql, _ in parts) + ")", [v for _, values in parts for v in values]

@@ -105,7 +105,8 @@ RULE_VERDICTS: Final = """CREATE TABLE IF NOT EXISTS rule_verdicts (
 SQLITE_SEARCH: Final[tuple[str | FillSearch, ...]] = (
     "CREATE TABLE IF NOT EXISTS search_docs (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(title, text, author, tags, source, "
-    "tokenize = 'unicode61 remove_diacritics 0')",
+    # tokens are then exactly the \w+ words the text was folded to (tagfeed.query.narrow.Without)
+    """tokenize = "unicode61 remove_diacritics 0 tokenchars '_'")""",
     FillSearch(),
 )
 POSTGRES_SEARCH: Final = """
