@@ -35,6 +35,7 @@ from tagfeed.serving.httpcache import (
     file_kind,
     gzip_etag,
 )
+from tagfeed.serving.search import add_search
 from tagfeed.serving.schedule import Ticker, run_build, start_scheduler
 from tagfeed.serving.tree import Entry, FileCache, resolve
 
@@ -104,6 +105,7 @@ def create_app(config: Config) -> Flask:
 
     app.add_url_rule("/", "index", lambda: send("index.html"), methods=METHODS, provide_automatic_options=False)
     app.add_url_rule("/<path:url_path>", "file", send, methods=METHODS, provide_automatic_options=False)
+    add_search(app, config)  # the only dynamic responses
     count = _add_metrics(app, config) if config.site.metrics else None
     app.register_error_handler(HTTPException, _error_response)
     app.after_request(_log_request)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Final
+from urllib.parse import quote
 
 from feeds.urls import PageFormat, Urls
 from sources.model import Article, Author, Enclosure, Tag, uuid_urn
@@ -39,20 +40,27 @@ class Channel:
     empty_updated: datetime = EMPTY_FEED_DATE
     hub: str | None = None  # a WebSub hub: every format links it (rel=hub), beside rel=self
     view: bool = False  # ``tag`` names a view (a query's matches, views/<slug>.*), not a tag
+    search: str | None = None  # a search query's live feed (the server's /search.atom?q=...), tag None
 
     @property
     def scope(self) -> str:
         """What the channel's feeds are of, as the feed id and archive plan key it."""
+        if self.search is not None:
+            return f"search:{self.search}"
         if self.tag is None:
             return "all"
         return f"{'view' if self.view else 'tag'}:{self.tag.slug}"
 
     @property
     def title(self) -> str:
+        if self.search is not None:
+            return f"Search: {self.search} — {self.site_title}"
         return f"{self.tag.name} — {self.site_title}" if self.tag else self.site_title
 
     @property
     def subtitle(self) -> str:
+        if self.search is not None:
+            return f"Articles matching {self.search} on {self.site_title}"
         if self.tag and self.view:
             return f"Articles of the view {self.tag.name} on {self.site_title}"
         if self.tag:
@@ -65,6 +73,8 @@ class Channel:
         return uuid_urn("feed:" + self.scope)
 
     def path(self, fmt: PageFormat) -> str:
+        if self.search is not None:
+            return f"search{'' if fmt == 'html' else '.' + fmt}?{search_query_string(self.search)}"
         if self.tag and self.view:
             return self.urls.view_path(self.tag.slug, fmt)
         if self.tag:
@@ -82,6 +92,12 @@ class Channel:
         if self.tag is None:
             raise RenderError("channel", "only tag and view feeds are archived")
         return self.urls.archive_path(self.tag.slug, page, view=self.view)
+
+
+def search_query_string(query: str) -> str:
+    """The one spelling of a search's query string, so a feed's rel=self is the URL it is served at
+    (the server redirects other spellings of a search feed's URL to it)."""
+    return "q=" + quote(query, safe=":/@!$'()*,;")
 
 
 def utc(moment: datetime, what: str) -> datetime:

@@ -227,6 +227,7 @@ def _enclosure(file: Enclosure) -> str:
 
 # The index's fixed text
 _INDEX_FEEDS = ", as Atom, RSS and JSON feeds, one per tag.</p>\n"
+_INDEX_SEARCH = '</p>\n<p><a href="search">Search</a> the articles by words, tags, sources and dates; a search is a feed too.\n'
 _TAG_END = '" type="application/atom+xml">Atom</a>\n<a href="'
 _SOURCES_TOP = ('<section id="sources">\n<h2>Sources</h2>\n<p>Incidents (a source failing, a tag page giving far '
                 'fewer articles) are also a feed:\n<a href="')
@@ -243,6 +244,7 @@ def render_index(channel: Channel, tags: Sequence[TagEntry], articles: Sequence[
     out = [_frame_top(channel.title, feeds, urls, here, channel.site_title),
            "<h1>", _e(channel.title), "</h1>\n<p>", _e(channel.subtitle), _INDEX_FEEDS, '<p class="feeds">Subscribe:\n']
     out.extend(f'<a href="{_e(f.href)}" type="{_e(f.media_type)}">{_e(f.name)}</a>\n' for f in feeds)
+    out.append(_INDEX_SEARCH)
     out.append("</p>\n\n<section>\n<h2>Tags</h2>\n")
     if tags:
         out += _scope_list(urls, here, tags, urls.tag_path)

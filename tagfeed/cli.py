@@ -27,6 +27,7 @@ from tagfeed.errors import ConfigError, ExplainError, QueryError, TagfeedError
 from tagfeed.explain import explain as explain_target
 from tagfeed.commands.explain_text import render_lines
 from tagfeed.commands.preview import preview as run_preview, preview_lines
+from tagfeed.commands.search import MAX_RESULTS, search as run_search, search_facts, search_lines
 from tagfeed.store.postgres import open_store
 from tagfeed.building.pipeline import build as run_build
 from tagfeed.commands.progress import LogAroundBar, TerminalProgress
@@ -245,6 +246,23 @@ def preview(query: str, source: str | None, limit: int, config_path: Path | None
         _fail(exc)
         raise SystemExit(2 if isinstance(exc, QueryError) else 1) from None
     click.echo(json.dumps(facts, ensure_ascii=False, indent=2) if as_json else "\n".join(preview_lines(facts)))
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(0, MAX_RESULTS), default=20, show_default=True, help="Newest matches shown.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="tagfeed.toml to use.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with the same facts, for scripts.")
+def search(query: str, limit: int, config_path: Path | None, as_json: bool) -> None:
+    """Search the stored articles with QUERY (the language of views), newest first."""
+    config = _load(config_path)
+    try:
+        with open_store(config.site) as store:
+            facts = search_facts(run_search(store, query, datetime.now(timezone.utc), limit=limit))
+    except TagfeedError as exc:
+        _fail(exc)
+        raise SystemExit(2 if isinstance(exc, QueryError) else 1) from None
+    click.echo(json.dumps(facts, ensure_ascii=False, indent=2) if as_json else "\n".join(search_lines(facts)))
 
 
 @main.command()

@@ -153,7 +153,7 @@ def test_the_first_store_file_opens_upgraded_with_its_rows(tmp_path: Path) -> No
     _old_file(path, V1_FIRST, ("https://x.example/feed", "feed", "backoff", "HTTP 503", WHEN, WHEN, WHEN,
                                2, 7, "https://x.example/feed", '"e"', None, WHEN), side=False)
     with Store(path) as store:
-        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
         assert store.get_article(ID) == (article_from_json(ROW), HASH)
         assert [a.id for a in store.articles()] == [ID] and store.get_meta("status_since") == WHEN
         state = store.get_source("https://x.example/feed")
@@ -167,7 +167,7 @@ def test_the_first_store_file_opens_upgraded_with_its_rows(tmp_path: Path) -> No
         _write_side_rows(store)  # the side tables are there, empty, and take rows
         _side_tables_read(store)
     with Store(path) as store:  # opened again: nothing to migrate, nothing lost
-        assert store.get_meta("schema_version") == "3" and store.get_article(ID) == (article_from_json(ROW), HASH)
+        assert store.get_meta("schema_version") == "4" and store.get_article(ID) == (article_from_json(ROW), HASH)
 
 
 def test_the_last_version_1_file_opens_upgraded_with_every_side_table(tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_the_last_version_1_file_opens_upgraded_with_every_side_table(tmp_path: 
     _old_file(path, V1_LAST, ("https://x.example/feed", "feed", "error", "timed out", WHEN, WHEN, WHEN,
                               1, 7, "https://x.example/feed", None, None, None, 30, "timeout", None), side=True)
     with Store(path) as store:
-        assert store.get_meta("schema_version") == "3"
+        assert store.get_meta("schema_version") == "4"
         assert store.verdicts_for("any") == []  # version 3's table: keep/block rules' verdicts
         assert store.get_article(ID) == (article_from_json(ROW), HASH)
         state = store.get_source("https://x.example/feed")
@@ -189,9 +189,9 @@ def test_a_file_newer_than_this_tagfeed_is_refused_untouched(tmp_path: Path) -> 
     _old_file(path, V1_FIRST, ("seeds/a.txt", "tagpage", "ok", None, WHEN, WHEN, None, 0, 1, None, None, None,
                                None), side=False)
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+        db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     db.close()
-    with pytest.raises(StoreError, match="schema version 4 is newer"):
+    with pytest.raises(StoreError, match="schema version 5 is newer"):
         Store(path)
     with sqlite3.connect(path) as db:
         assert not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'provenance'").fetchall()

@@ -27,7 +27,9 @@ from sources.model import Article
 from tagfeed.config import SiteConfig
 from tagfeed.errors import StoreError
 from tagfeed.store.records import SourceState, article_from_json, article_to_json, content_hash, decode_rows
-from tagfeed.store.schema import POSTGRES_MIGRATIONS
+from tagfeed.query.narrow import Narrow, tsquery_sql
+from tagfeed.store.schema import POSTGRES_MIGRATIONS, POSTGRES_SEARCH_VERSION
+from tagfeed.store.search import pg_fill, pg_index
 from tagfeed.store.sqlite import Store
 
 _MIGRATION_LOCK: Final = 0x7461_6766  # "tagf": pg_advisory_xact_lock key for schema upgrades
@@ -63,6 +65,8 @@ def upgrade(conn: Any, url: str = "") -> int:
             raise StoreError(f"{_redact(url)}: schema version {found} is newer than this tagfeed")
         for version in range(found + 1, SCHEMA_VERSION + 1):
             conn.execute(MIGRATIONS[version - 1])
+            if version == POSTGRES_SEARCH_VERSION:
+                pg_fill(conn)
             conn.execute("INSERT INTO tagfeed_schema (version) VALUES (%s)", (version,))
     return found
 
@@ -113,12 +117,24 @@ class PgStore(Store):
         return (article_from_json(row[0]), row[1]) if row else None
 
     def put_articles(self, articles: Iterable[Article]) -> None:
-        rows = [(a.id, article_to_json(a), content_hash(a), a.published, a.updated) for a in articles]
+        given = list(articles)
+        rows = [(a.id, article_to_json(a), content_hash(a), a.published, a.updated) for a in given]
         with self.conn.transaction(), self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO articles VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
                 "data=EXCLUDED.data, content_hash=EXCLUDED.content_hash, published=EXCLUDED.published, "
                 "updated=EXCLUDED.updated", rows)
+            pg_index(cur, given)
+
+    def search_articles(self, narrow: Narrow | None) -> Iterator[Article]:
+        if narrow is None:
+            yield from self.articles()
+            return
+        where, values = tsquery_sql(narrow)
+        with self.conn.cursor() as cur:
+            rows = cur.execute(f"SELECT a.data FROM search_docs s JOIN articles a ON a.id = s.id WHERE {where} "
+                               'ORDER BY a.published DESC, a.id COLLATE "C"', values)
+            yield from decode_rows((data for (data,) in rows), None)
 
     def articles(self, digests: dict[str, bytes] | None = None) -> Iterator[Article]:
         with self.conn.cursor() as cur:

@@ -30,6 +30,12 @@ class AddColumn:
     kind: str
 
 
+@dataclass(frozen=True, slots=True)
+class FillSearch:
+    """Index every stored article for search: Python folds the text as queries fold it
+    (``tagfeed.store.search``), which no SQL statement can."""
+
+
 SIDE_TABLES: Final[tuple[str, ...]] = (  # shipped in SQLite 2 and PostgreSQL 6: never edit
     # which sources gave each article (tagfeed/store/provenance.py, for `tagfeed explain`)
     """CREATE TABLE IF NOT EXISTS provenance (
@@ -95,7 +101,25 @@ RULE_VERDICTS: Final = """CREATE TABLE IF NOT EXISTS rule_verdicts (
     PRIMARY KEY (article_id, source)
 )"""
 
-SqliteStep = str | AddColumn  # one statement each: they run inside one transaction, not as a script
+# the full-text index of search (tagfeed/store/search.py): search_docs numbers the ids, FTS5 holds the words
+SQLITE_SEARCH: Final[tuple[str | FillSearch, ...]] = (
+    "CREATE TABLE IF NOT EXISTS search_docs (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(title, text, author, tags, source, "
+    # tokens are then exactly the \w+ words the text was folded to (tagfeed.query.narrow.Without)
+    """tokenize = "unicode61 remove_diacritics 0 tokenchars '_'")""",
+    FillSearch(),
+)
+POSTGRES_SEARCH: Final = """
+    CREATE TABLE search_docs (id TEXT PRIMARY KEY, title TSVECTOR NOT NULL, text TSVECTOR NOT NULL,
+        author TSVECTOR NOT NULL, tags TSVECTOR NOT NULL, source TSVECTOR NOT NULL);
+    CREATE INDEX search_docs_title ON search_docs USING GIN (title);
+    CREATE INDEX search_docs_text ON search_docs USING GIN (text);
+    CREATE INDEX search_docs_author ON search_docs USING GIN (author);
+    CREATE INDEX search_docs_tags ON search_docs USING GIN (tags);
+    CREATE INDEX search_docs_source ON search_docs USING GIN (source);
+"""
+
+SqliteStep = str | AddColumn | FillSearch  # one statement each: they run inside one transaction, not as a script
 SQLITE_MIGRATIONS: Final[tuple[tuple[SqliteStep, ...], ...]] = (
     (  # 1: the first store (IF NOT EXISTS: a file may hold these without its version recorded)
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -129,6 +153,7 @@ SQLITE_MIGRATIONS: Final[tuple[tuple[SqliteStep, ...], ...]] = (
         *SIDE_TABLES,
     ),
     (RULE_VERDICTS,),  # 3: keep/block rules' verdicts
+    SQLITE_SEARCH,  # 4: the full-text index of search
 )
 
 POSTGRES_MIGRATIONS: Final[tuple[str, ...]] = (
@@ -171,4 +196,6 @@ POSTGRES_MIGRATIONS: Final[tuple[str, ...]] = (
     # the side tables, made at run time before this version (so a database may have them already)
     ";\n".join(SIDE_TABLES) + ";",
     RULE_VERDICTS + ";",  # keep/block rules' verdicts
+    POSTGRES_SEARCH,  # the full-text index of search; filled by tagfeed.store.search.pg_fill after it runs
 )
+POSTGRES_SEARCH_VERSION: Final = 8

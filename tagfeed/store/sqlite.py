@@ -19,7 +19,9 @@ from sources.model import Article
 from tagfeed.errors import StoreError
 from tagfeed.store.records import (SOURCE_FIELDS, SourceState, article_from_json, article_to_json, content_hash,
                                    decode_rows, from_iso, iso)
-from tagfeed.store.schema import SQLITE_MIGRATIONS, AddColumn, SqliteStep
+from tagfeed.query.narrow import Narrow, fts5_text
+from tagfeed.store.schema import SQLITE_MIGRATIONS, AddColumn, FillSearch, SqliteStep
+from tagfeed.store.search import sqlite_fill, sqlite_index
 from tagfeed.store.tables import CHUNK, Tables
 
 # the records' old home: callers import them from here too
@@ -65,6 +67,8 @@ def _apply(db: sqlite3.Connection, step: SqliteStep) -> None:
     if isinstance(step, AddColumn):
         if step.column not in {row[1] for row in db.execute(f"PRAGMA table_info({step.table})")}:
             db.execute(f"ALTER TABLE {step.table} ADD COLUMN {step.column} {step.kind}")
+    elif isinstance(step, FillSearch):
+        sqlite_fill(db)
     else:
         db.execute(step)
 
@@ -151,14 +155,29 @@ class Store(Tables):
         return {i: (data, digest) for i, data, digest in rows}
 
     def put_articles(self, articles: Iterable[Article]) -> None:
-        """Insert or replace articles, which must carry their dates already."""
-        rows = [
-            (a.id, article_to_json(a), content_hash(a), iso(a.published), iso(a.updated))
-            for a in articles
-        ]
+        """Insert or replace articles, which must carry their dates already; their search index
+        rows and the change counter move in the same transaction."""
+        given = list(articles)
+        rows = [(a.id, article_to_json(a), content_hash(a), iso(a.published), iso(a.updated)) for a in given]
         rows.sort(key=_first)  # in key order: B-tree appends, not a random page per row (see _first)
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?)", rows)
+            sqlite_index(self.db, given)
+
+    def search_articles(self, narrow: Narrow | None) -> Iterator[Article]:
+        """The articles the index finds for ``narrow`` (every article when None), newest first."""
+        if narrow is None:
+            yield from self.articles()
+            return
+        rows = self.db.execute(
+            "SELECT a.data FROM search_index JOIN search_docs d ON d.n = search_index.rowid "
+            "JOIN articles a ON a.id = d.id WHERE search_index MATCH ? ORDER BY a.published DESC, a.id",
+            (fts5_text(narrow),))
+        yield from decode_rows((data for (data,) in rows), None)
+
+    def article_writes(self) -> int:
+        """The change counter: bumped by every write of articles (search ETags are made of it)."""
+        return int(self.get_meta("article_writes") or 0)
 
     def articles(self, digests: dict[str, bytes] | None = None) -> Iterator[Article]:
         """Every stored article, newest first (ties broken by id, so order is stable).
