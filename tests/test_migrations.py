@@ -199,8 +199,8 @@ def test_a_file_newer_than_this_tagfeed_is_refused_untouched(tmp_path: Path) -> 
 
 
 # sha256 of each shipped migration: a shipped entry is never edited (append a new one instead)
-SHIPPED_SQLITE = ("b7280744", "a7e7392f")
-SHIPPED_POSTGRES = ("f1a4090d", "582db521", "452d774c", "02e69906", "35d9e57e", "0ee0a74c")
+SHIPPED_SQLITE = ("b7280744", "a7e7392f", "8e02063a", "d0f300fd")
+SHIPPED_POSTGRES = ("f1a4090d", "582db521", "452d774c", "02e69906", "35d9e57e", "0ee0a74c", "ca0fdf24", "b4e2ab78")
 
 
 def _digest(entry: object) -> str:

@@ -3,7 +3,6 @@ server's search page and feeds (the real app under Flask's test client), on real
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable
