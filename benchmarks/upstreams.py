@@ -26,6 +26,7 @@ class Upstreams:
 
     hosts: int
     delay: float = 0.0  # seconds each answer takes, so requests in flight at once overlap visibly
+    fixed: bool = False  # the same five items every time, with an ETag: a conditional request gets 304
     ports: dict[int, int] = field(default_factory=dict)  # host number -> port
     hits: dict[tuple[int, int], list[tuple[float, float]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -72,10 +73,20 @@ def _handler(state: Upstreams, host: int) -> type[BaseHTTPRequestHandler]:
                 return
             n = int(match.group(1))
             with state.lock:
-                count = len(state.hits.setdefault((host, n), [])) + 1
-            body = state.rss(host, n, count)
+                count = 5 if state.fixed else len(state.hits.setdefault((host, n), [])) + 1
+                state.hits.setdefault((host, n), [])
             time.sleep(state.delay)
+            if state.fixed and self.headers.get("If-None-Match") == '"v5"':
+                self.send_response(304)
+                self.send_header("ETag", '"v5"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                with state.lock:
+                    state.hits[(host, n)].append((start, time.time()))
+                return
+            body = state.rss(host, n, count)
             self.send_response(200)
+            self.send_header("ETag", f'"v{count}"')
             self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -90,9 +101,9 @@ def _handler(state: Upstreams, host: int) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def upstreams(hosts: int, delay: float = 0.0) -> Iterator[Upstreams]:
+def upstreams(hosts: int, delay: float = 0.0, fixed: bool = False) -> Iterator[Upstreams]:
     """``hosts`` servers on 127.0.0.1 ... 127.0.0.<hosts>, shut down on leaving."""
-    state = Upstreams(hosts, delay)
+    state = Upstreams(hosts, delay, fixed)
     servers = []
     try:
         for host in range(hosts):
