@@ -110,10 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     generator = serving.wrk_version() or "python http.client threads"
     print(f"load: {generator}, {serving.CONNECTIONS} keep-alive connections, {args.seconds} s per case, "
           f"{len(paths)} paths, {os.cpu_count()} CPUs\n")
-    print("| server | keeps alive after 304 | 304 req/s | 304 p99 ms | 200 req/s | 304 vs tagfeed |\n|---|---|---|---|---|---|")
+    print("| server | keeps alive after 304 | status | 304 req/s | 304 p99 ms | 200 req/s | 304 vs tagfeed |\n"
+          "|---|---|---|---|---|---|---|")
     base = results["tagfeed"]["304"]["rps"]
     for kind, r in results.items():
-        print(f"| {kind} | {'yes' if r['keepalive'] else 'no'} | {r['304']['rps']:.0f} | {r['304']['p99_ms']:.1f} "
+        print(f"| {kind} | {'yes' if r['keepalive'] else 'no'} | {r['304']['status']} | {r['304']['rps']:.0f} | {r['304']['p99_ms']:.1f} "
               f"| {r['200']['rps']:.0f} | {r['304']['rps'] / base:.2f}x |")
     for other in ("nginx", "naive"):
         if other in results:

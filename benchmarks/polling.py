@@ -87,11 +87,14 @@ def run_workers(code: Path, server: str, workers: int, load: Load, new_cli: bool
 
 
 def saturated(starts: dict[tuple[int, int], list[float]], load: Load) -> float:
-    """Fetches per second from one period after the first fetch to the last."""
-    every = sorted(t for key, times in starts.items() if key[0] >= 0 for t in times)
-    begin = every[0] + load.every
-    window = [t for t in every if t >= begin]
-    return (len(window) - 1) / (window[-1] - window[0]) if len(window) > 1 else 0.0
+    """Fetches per second from one period after the first fetch: per host, (requests - 1) over the
+    time from its first to its last request (no window edge counts a request twice), summed."""
+    begin = min(t for key, times in starts.items() if key[0] >= 0 for t in times) + load.every
+    per_host: dict[int, list[float]] = {}
+    for (host, _), times in starts.items():
+        if host >= 0:
+            per_host.setdefault(host, []).extend(t for t in times if t >= begin)
+    return sum((len(ts) - 1) / (max(ts) - min(ts)) for ts in per_host.values() if len(ts) > 1)
 
 
 def lags(starts: dict[tuple[int, int], list[float]], load: Load) -> list[float]:

@@ -1,6 +1,7 @@
 """``python -m benchmarks.serve_cpu``: CPU seconds per hour of ``tagfeed serve`` when every poll answers 304.
 
-200 feeds with ``every = "1m"`` (one tag each, five items), on one local
+A site of 1,000 tag pages (``benchmarks.synth``, ``--tags``) and 200 feeds
+with ``every = "1m"`` (one tag each, five items), on one local
 upstream (``benchmarks.upstreams``, ``fixed``: the same body with an ETag,
 so every conditional poll after the first is a 304) with ``host_gap = 0``
 and ``build_every`` at its default. ``serve`` runs as a process; once its
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks import synth
 from benchmarks.upstreams import Upstreams, upstreams
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,12 +42,13 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
 
 
-def write_config(root: Path, up: Upstreams) -> Path:
+def write_config(root: Path, up: Upstreams, tags: int) -> Path:
+    """``benchmarks.synth``'s site of ``tags`` tag pages, plus the 200 feeds (no host gap: CPU, not waits)."""
+    path = synth.write_site(root, tags)
     sources = "".join(f'\n[[sources]]\ntype = "feed"\nurl = "{url}"\ntags = ["Feed {n}"]\nevery = "1m"\n'
                       for _, n, url in up.urls(FEEDS))
-    path = root / "tagfeed.toml"
-    path.write_text(f'[site]\ntitle = "bench"\noutput_dir = "output"\nstate_dir = "state"\nhost_gap = 0\n{sources}',
-                    encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace('state_dir = "state"\n', 'state_dir = "state"\nhost_gap = 0\n')
+    path.write_text(text + sources, encoding="utf-8")
     return path
 
 
@@ -57,9 +60,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def measure(code: Path, minutes: int) -> dict[str, float]:
+def measure(code: Path, minutes: int, tags: int) -> dict[str, float]:
     with upstreams(1, fixed=True) as up, tempfile.TemporaryDirectory(prefix="tagfeed-serve-cpu-") as tmp:
-        config, port = write_config(Path(tmp), up), free_port()
+        config, port = write_config(Path(tmp), up, tags), free_port()
         log = open(Path(tmp) / "serve.log", "wb")
         proc = subprocess.Popen([sys.executable, "-m", "tagfeed", "serve", "--config", str(config),
                                  "--port", str(port)], cwd=tmp, env={**os.environ, "PYTHONPATH": str(code)},
@@ -91,14 +94,15 @@ def measure(code: Path, minutes: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve_cpu", description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=3, help="length of each measured window")
+    parser.add_argument("--tags", type=int, default=1000, help="tag pages of the site beside the feeds")
     args = parser.parse_args(argv)
     rows = {}
     with tempfile.TemporaryDirectory(prefix="tagfeed-before-") as before:
         subprocess.run(f"git -C {ROOT} archive {BEFORE} | tar -x -C {before}", shell=True, check=True)
         for name, code in (("before", Path(before)), ("after", ROOT)):
             print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
-            rows[name] = measure(code, args.minutes)
-    print(f"| serve, {FEEDS} feeds every minute, all 304 | CPU s per hour | polls per minute | ratio to before |\n"
+            rows[name] = measure(code, args.minutes, args.tags)
+    print(f"| serve, {FEEDS} feeds every minute, all 304, {args.tags} tag pages | CPU s per hour | polls per minute | ratio to before |\n"
           "|---|---|---|---|")
     for name, row in rows.items():
         print(f"| {name} | {row['cpu_per_hour']:.0f} | {row['polls_per_minute']:.0f} "
