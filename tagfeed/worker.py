@@ -36,7 +36,7 @@ from tagfeed.poll.aggregate import user_agent
 from tagfeed.config import Config
 from tagfeed.errors import ConfigError, StoreError, TagfeedError
 from sources.hostgate import host_of
-from tagfeed.poll.fetchers import FetchPool
+from tagfeed.poll.fetchers import Fetched, FetchPool
 from tagfeed.poll.hostqueue import HostQueue
 from tagfeed.store.leases import claim, db_now, held, register, release
 from tagfeed.store.locks import BUILD_TURN, advisory_lock
@@ -131,27 +131,27 @@ class Worker:
                         waits.append(ready)
                     if room > 0:
                         waits.append(next_claim - now)
-                    try:
+                    with contextlib.suppress(queue.Empty):
                         fetched = pool.done.get(timeout=max(0.005, min(waits)))
-                    except queue.Empty:
-                        continue
-                    while True:
-                        in_flight -= 1
-                        if fetched.failed is not None:
-                            raise fetched.failed
-                        if fetched.later > 0:
-                            hosts.done(fetched.host, now=time.monotonic(), retry=fetched.name, after=fetched.later)
-                        else:
-                            hosts.done(fetched.host, now=time.monotonic())
-                            holding.discard(fetched.name)
-                        try:
+                        while True:
+                            in_flight -= 1
+                            self.finished(fetched, hosts, holding)
                             fetched = pool.done.get_nowait()
-                        except queue.Empty:
-                            break
         finally:
             if holding:  # queued, not fetched: free for others now rather than when the lease runs out
                 with contextlib.suppress(Exception):
                     release(store.conn, sorted(holding), self.options.owner)
+
+    @staticmethod
+    def finished(fetched: Fetched, hosts: HostQueue, holding: set[str]) -> None:
+        """One try at a feed ended: its host is free again, at once or after the wait it was told."""
+        if fetched.failed is not None:
+            raise fetched.failed
+        if fetched.later > 0:  # the host was not free: the feed waits for it, still ours
+            hosts.done(fetched.host, now=time.monotonic(), retry=fetched.name, after=fetched.later)
+        else:
+            hosts.done(fetched.host, now=time.monotonic())
+            holding.discard(fetched.name)
 
     def claim(self, store: PgStore, hosts: HostQueue, holding: set[str], room: int) -> list[str]:
         """Lease up to ``room`` due feeds, none of a host that has its share queued here already."""
