@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks import synth
+from benchmarks import serving, synth
 from benchmarks.upstreams import Upstreams, upstreams
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,17 +52,9 @@ def write_config(root: Path, up: Upstreams, tags: int) -> Path:
     return path
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def measure(code: Path, minutes: int, tags: int) -> dict[str, float]:
     with upstreams(1, fixed=True) as up, tempfile.TemporaryDirectory(prefix="tagfeed-serve-cpu-") as tmp:
-        config, port = write_config(Path(tmp), up, tags), free_port()
+        config, port = write_config(Path(tmp), up, tags), serving.free_port()
         log = open(Path(tmp) / "serve.log", "wb")
         proc = subprocess.Popen([sys.executable, "-m", "tagfeed", "serve", "--config", str(config),
                                  "--port", str(port)], cwd=tmp, env={**os.environ, "PYTHONPATH": str(code)},

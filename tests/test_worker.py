@@ -5,7 +5,9 @@ worker subprocesses, and upstream feeds from a threaded HTTP server on
 127.0.0.1 that counts and times every request per feed. Each answer carries
 the feed's five newest items, and every request adds one, so each poll brings
 one new article and a lost poll shows as a missing one unless a later poll
-picks it up.
+picks it up. The tests of several hosts use ``benchmarks.upstreams`` (one
+server per loopback address, 127.0.0.1-8, as ``host_of`` ignores the port)
+and the S3 API server of tests/test_s3.py.
 """
 
 from __future__ import annotations
