@@ -150,8 +150,11 @@ def serve(config_path: Path | None, host: str, port: int, no_schedule: bool) -> 
               help="How long a claimed feed stays this worker's; a dead worker's feeds move on after it.")
 @click.option("--tick", default=1.0, show_default=True, type=click.FloatRange(0.05),
               help="Seconds between rounds when no feed is due.")
-@click.option("--batch", default=10, show_default=True, type=click.IntRange(1), help="Feeds claimed per round.")
-def work(config_path: Path | None, name: str | None, lease: str, tick: float, batch: int) -> None:
+@click.option("--batch", default=10, show_default=True, type=click.IntRange(1),
+              help="Feeds claimed and not yet fetched, at most.")
+@click.option("--fetchers", default=4, show_default=True, type=click.IntRange(1),
+              help="Fetches in flight at once (each of another host, on its own database connection).")
+def work(config_path: Path | None, name: str | None, lease: str, tick: float, batch: int, fetchers: int) -> None:
     """Poll external feeds and build, as one of several workers sharing a PostgreSQL store."""
     from tagfeed.poll.shared import default_owner
     from tagfeed.worker import WorkerOptions, run_worker
@@ -159,7 +162,7 @@ def work(config_path: Path | None, name: str | None, lease: str, tick: float, ba
     config = _load(config_path)
     try:
         options = WorkerOptions(owner=name or default_owner(), lease=parse_duration(lease, "--lease"),
-                                tick=tick, batch=batch)
+                                tick=tick, batch=batch, fetchers=fetchers)
         run_worker(config, options)
     except TagfeedError as exc:
         _fail(exc)

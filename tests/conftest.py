@@ -15,6 +15,7 @@ import pytest
 from helpers import BUILD_TIME, DATA, ROOT, LiveServer, assert_golden
 from lxml import etree, isoschematron
 from pgserver import pg_url, postgres_server  # noqa: F401  (one real PostgreSQL per session)
+from s3server import s3, s3_server  # noqa: F401  (a real S3 API server per module)
 
 from feeds.channel import Channel
 from feeds.urls import Urls

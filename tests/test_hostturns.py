@@ -59,3 +59,32 @@ def test_other_hosts_do_not_wait(pg_url: str) -> None:
         with second.turn("https://one.example:8443/other", 0.5):  # the same host, another port
             waited = time.monotonic() - t
         assert waited >= 0.4
+
+
+def test_a_reservation_waits_for_nobody_and_is_the_next_request_turn(pg_url: str) -> None:
+    """``reserve`` never blocks: a host another session holds, or whose gap has not passed, gives the
+    seconds to come back after; a held reservation is used by the next turn there (no wait, the end
+    recorded, the lock given back), and ``unreserve`` gives back one no request used."""
+    with PgStore(pg_url) as a, PgStore(pg_url) as b:
+        first, second = SharedHostGate(a.conn, local=HostGate()), SharedHostGate(b.conn, local=HostGate())
+        with first.turn("https://one.example/feed", GAP):
+            t = time.monotonic()
+            assert second.reserve("https://one.example/other", GAP) >= GAP  # held by the other session
+            assert time.monotonic() - t < 0.2
+        left = second.reserve("https://one.example/other", GAP)  # free, but within its gap
+        assert 0 < left <= GAP
+        time.sleep(left + 0.02)
+        assert second.reserve("https://one.example/other", GAP) == 0.0
+        assert first.reserve("https://ONE.example:8443/x", GAP) > 0  # the reservation is a turn too
+        t = time.monotonic()
+        with second.turn("https://one.example/other", GAP):
+            assert time.monotonic() - t < 0.2  # the reservation's turn: no second wait, no deadlock
+        assert first.reserve("https://one.example/x", GAP) > 0  # the gap after that request
+        assert second.reserve("https://two.example/", GAP) == 0.0
+        assert first.reserve("https://two.example/", GAP) > 0
+        second.unreserve()
+        assert first.reserve("https://two.example/", GAP) == 0.0
+        first.unreserve()
+        locks = a.conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                               "(SELECT oid FROM pg_database WHERE datname = current_database())").fetchone()[0]
+        assert locks == 0

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
-from helpers import BUILD_TIME, free_port, run_tagfeed, stop_process, wait_until
+from helpers import BUILD_TIME, run_tagfeed
 
 from feeds.target import ALL_FEEDS, ARCHIVES, ARTICLES, LINKING_PAGES, TAG_FEEDS, TAG_PAGES, publish_rank
 from tagfeed.config import load_config, parse_output_url
@@ -35,52 +32,6 @@ from tagfeed.building.publish import cache_control_for
 
 T2 = BUILD_TIME + timedelta(hours=1)
 PREFIX = "site"
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true",
-}
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``moto_server -H 127.0.0.1 -p <free port>``, recording requests; stopped at teardown."""
-    workdir = tmp_path_factory.mktemp("moto")
-    port = free_port()
-    env = {**os.environ, **AWS_ENV, "MOTO_ENABLE_RECORDING": "true",
-           "MOTO_RECORDER_FILEPATH": str(workdir / "recording.jsonl")}
-    with open(workdir / "moto.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"moto_server exited: {(workdir / 'moto.log').read_text()}")
-        try:
-            httpx.get(f"{url}/moto-api/", timeout=2)
-            return True
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(answers, 30, "moto_server to answer", interval=0.1)
-        yield url
-    finally:
-        stop_process(proc, timeout=10)
-
-
-@pytest.fixture
-def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A boto3 client for the server, with test credentials in the environment for tagfeed too."""
-    import boto3
-
-    for key, value in AWS_ENV.items():
-        monkeypatch.setenv(key, value)
-    client = boto3.client("s3", endpoint_url=s3_server)
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def bucket(s3: Any) -> str:
     name = f"tagfeed-{uuid.uuid4().hex[:12]}"

@@ -5,27 +5,34 @@ worker subprocesses, and upstream feeds from a threaded HTTP server on
 127.0.0.1 that counts and times every request per feed. Each answer carries
 the feed's five newest items, and every request adds one, so each poll brings
 one new article and a lost poll shows as a missing one unless a later poll
-picks it up.
+picks it up. The tests of several hosts use ``benchmarks.upstreams`` (one
+server per loopback address, 127.0.0.1-8, as ``host_of`` ignores the port)
+and the S3 API server of tests/test_s3.py.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from helpers import clean_env, run_tagfeed, stop_process, wait_until
+
+from benchmarks.upstreams import Upstreams, gaps, most_at_once, upstreams
 
 from tagfeed.config import load_config
 from tagfeed.store.leases import claim, db_now, held, register, release, renew
@@ -117,15 +124,16 @@ def _write_config(root: Path, pg_url: str, upstream: Upstream, feeds: int, every
 class Workers:
     """`tagfeed work` subprocesses; whatever is still running at teardown is stopped by its own pid."""
 
-    def __init__(self, root: Path, config: Path) -> None:
-        self.root, self.config = root, config
+    def __init__(self, root: Path, config: Path,
+                 args: tuple[str, ...] = ("--lease", str(LEASE), "--tick", "0.2", "--batch", "5")) -> None:
+        self.root, self.config, self.args = root, config, args
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str) -> None:
         with open(self.root / f"{name}.log", "ab") as log:
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "tagfeed", "work", "--config", str(self.config), "--name", name,
-                 "--lease", str(LEASE), "--tick", "0.2", "--batch", "5"],
+                 *self.args],
                 cwd=self.root, env=clean_env(), stdout=log, stderr=log)
 
     def log(self, name: str) -> str:
@@ -301,3 +309,107 @@ def test_a_worker_reconnects_after_losing_the_database(tmp_path: Path, pg_url: s
               "polling to go on after the reconnect")
     assert group.procs["w0"].poll() is None, group.log("w0")
     assert group.stop("w0") == 0, group.log("w0")
+
+
+HOSTS = 8
+HOST_GAP = 1.0
+
+
+def _hosts_config(root: Path, pg_url: str, up: Upstreams, feeds: int, every: str, output: str = 'output_dir = "output"',
+                  build_every: str = "1h") -> Path:
+    sources = "".join(f'\n[[sources]]\ntype = "feed"\nurl = "{url}"\ntags = ["Feed {n}"]\nevery = "{every}"\n'
+                      for _, n, url in up.urls(feeds))
+    path = root / "tagfeed.toml"
+    path.write_text(f'[site]\ntitle = "workers"\n{output}\nstate_dir = "state"\nstore = "{pg_url}"\n'
+                    f'host_gap = {HOST_GAP:.0f}\nmax_items = 1000\n\n[schedule]\nbuild_every = "{build_every}"\n{sources}',
+                    encoding="utf-8")
+    return path
+
+
+def _assert_polite(up: Upstreams) -> None:
+    """Never two requests to one host closer than the gap (server side: end of one to start of next)."""
+    for host, times in up.by_host().items():
+        assert most_at_once(times) == 1, f"host {host}: two requests at once"
+        assert min(gaps(times), default=HOST_GAP) >= HOST_GAP - 0.01, f"host {host}: {gaps(times)}"
+
+
+def test_one_worker_fetches_several_hosts_at_once_and_each_host_gap_apart(
+        tmp_path: Path, pg_url: str, workers: list[Workers]) -> None:
+    """16 feeds on 8 hosts, each answer taking 0.3 s: one worker with 4 fetchers has requests to
+    several hosts under way at once (a serial worker never does, and needs 16 x 0.3 s and more), never two to
+    one host, and the second feed of a host waits out the gap after the first."""
+    with upstreams(HOSTS, delay=0.3) as up:
+        group = Workers(tmp_path, _hosts_config(tmp_path, pg_url, up, 2 * HOSTS, "1h"),
+                        ("--lease", "10", "--tick", "0.2", "--batch", "16", "--fetchers", "4"))
+        workers.append(group)
+        group.start("w0")
+        wait_until(lambda: sum(map(len, up.served().values())) == 2 * HOSTS, 30, "all feeds fetched")
+        assert group.stop("w0") == 0, group.log("w0")
+        every = sorted(t for times in up.served().values() for t in times)
+        assert most_at_once(every) >= 3, every  # several hosts in flight
+        assert most_at_once(every) <= 4  # no more than --fetchers
+        assert every[-1][1] - every[0][0] < 3.5, "fetches of other hosts waited behind one host's turn"
+        _assert_polite(up)
+        assert all(len(times) == 1 for times in up.served().values())
+
+
+PERIOD = 6.0  # seconds, every feed's `every`
+SHARE_LEASE = 4  # seconds, the workers' --lease
+ON_TIME = 2.0  # seconds a fetch may come after its feed fell due
+
+
+def test_two_workers_poll_forty_feeds_on_eight_hosts_on_time_and_publish_all_to_the_bucket(
+        tmp_path: Path, pg_url: str, workers: list[Workers], s3_server: str, s3: Any) -> None:
+    """The issue's check: 40 feeds on 8 hosts due every 6 s, host_gap 1 s (5 of every 6 seconds of
+    each host's turns are needed), two workers on PostgreSQL publishing to an S3 API server, one
+    killed mid-run: every feed fetched within ON_TIME of falling due (plus the lease for the killed
+    worker's feeds), never twice within half its period, each host's requests a gap apart, and
+    every article stored before the last build in the bucket's all.json."""
+    bucket = f"b-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    output = f'output_dir = "s3://{bucket}/site/"\ns3_endpoint_url = "{s3_server}"'
+    with upstreams(HOSTS) as up:
+        config = _hosts_config(tmp_path, pg_url, up, 40, f"{PERIOD:.0f}s", output, build_every="5s")
+        group = Workers(tmp_path, config, ("--lease", str(SHARE_LEASE), "--tick", "0.2", "--batch", "10"))
+        workers.append(group)
+        for name in ("w0", "w1"):
+            group.start(name)
+        wait_until(lambda: len(up.served()) == 40, 30, "all 40 feeds fetched once")
+        time.sleep(2 * PERIOD)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            def frozen_holding_leases() -> bool:  # SIGSTOP, so the leases cannot be released before the kill
+                group.procs["w0"].send_signal(signal.SIGSTOP)
+                if held(conn, "w0"):
+                    return True
+                group.procs["w0"].send_signal(signal.SIGCONT)
+                time.sleep(0.05)
+                return False
+
+            wait_until(frozen_holding_leases, 10, "w0 to hold leases")
+            group.procs["w0"].send_signal(signal.SIGKILL)
+            orphans = set(held(conn, "w0"))
+        group.procs["w0"].wait(10)
+        time.sleep(SHARE_LEASE + 3 * PERIOD)
+        assert group.stop("w1") == 0, group.log("w1")
+        stopped = time.time()
+        served = up.served()
+        _assert_polite(up)
+
+    for (host, n), times in served.items():
+        starts = [start for start, _ in times]
+        spacing = [b - a for a, b in itertools.pairwise(starts)]
+        # the first round finds all 40 due at once: a host's fifth feed waits 4 gaps for its turn
+        late = PERIOD + ON_TIME + (SHARE_LEASE if up.url(host, n) in orphans else 0)
+        assert min(spacing) >= PERIOD / 2, f"feed {n} fetched twice in one period: {spacing}"
+        assert max(spacing[1:]) <= late, f"feed {n} fetched late: {spacing}"
+        assert stopped - starts[-1] <= PERIOD + ON_TIME + 1, f"feed {n} no longer polled"
+    with PgStore(pg_url) as store:
+        links = {a.link for a in store.articles()}
+        last_build = datetime.fromisoformat(store.get_meta("last_build") or "").timestamp()
+    assert links == {up.link(host, n, j) for (host, n), times in served.items() for j in range(1, len(times) + 1)}
+    published = json.loads(s3.get_object(Bucket=bucket, Key="site/all.json")["Body"].read())
+    in_bucket = {item["url"] for item in published["items"]}
+    due = {up.link(host, n, j) for (host, n), times in served.items()
+           for j, (_, end) in enumerate(times, 1) if end < last_build - 1}
+    assert len(due) > 200 and due <= in_bucket, f"not published: {sorted(due - in_bucket)[:5]}"
+    assert "built:" in group.log("w1")

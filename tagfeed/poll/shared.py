@@ -111,13 +111,14 @@ class Poller:
                 release(store.conn, names, self.owner)
         return [(name, error or None) for name, error in done]
 
-    def poll_one(self, store: PgStore, source: FeedSource, now: datetime, fetch_all: bool = False) -> str | None:
+    def poll_one(self, store: PgStore, source: FeedSource, now: datetime, fetch_all: bool = False,
+                 gate: SharedHostGate | None = None) -> str | None:
         """Poll one feed; its error text, "" when it went well, None when it was not due after all."""
         # a poll must end well inside its lease, or another worker could take the feed meanwhile
         aggregator = _Deferred(store, now, user_agent=self.user_agent, host_gap=self.config.site.host_gap,
                                connect_timeout=min(CONNECT_TIMEOUT, self.lease / 4),
                                total_timeout=min(TOTAL_TIMEOUT, self.lease / 2), fetch_all=fetch_all,
-                               gate=SharedHostGate(store.conn), defer_states=True)
+                               gate=gate or SharedHostGate(store.conn), defer_states=True)
         poll = aggregator.poll(source)
         if not aggregator.deferred:  # not due after all (polled by another worker meanwhile)
             return None

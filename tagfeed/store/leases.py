@@ -19,12 +19,12 @@ from typing import Any
 
 _CLAIM = """
 WITH due AS (
-    SELECT l.name FROM leases l LEFT JOIN sources s ON s.name = l.name
-    WHERE l.name = ANY(%(names)s)
-      AND (l.expires IS NULL OR l.expires <= statement_timestamp())
+    SELECT l.name FROM leases l JOIN unnest(%(names)s::text[]) WITH ORDINALITY AS n(name, pos) ON n.name = l.name
+    LEFT JOIN sources s ON s.name = l.name
+    WHERE (l.expires IS NULL OR l.expires <= statement_timestamp())
       AND (s.name IS NULL OR (s.state <> 'gone'
            AND (%(any_time)s OR s.next_fetch IS NULL OR s.next_fetch <= statement_timestamp())))
-    ORDER BY s.next_fetch NULLS FIRST, l.name
+    ORDER BY s.next_fetch NULLS FIRST, n.pos
     LIMIT %(limit)s
     FOR UPDATE OF l SKIP LOCKED
 )
@@ -47,7 +47,8 @@ def register(conn: Any, names: Sequence[str]) -> None:
 
 def claim(conn: Any, names: Sequence[str], owner: str, *, lease: float, limit: int,
           fetch_all: bool = False) -> list[str]:
-    """Lease up to ``limit`` of ``names`` that are due and not leased, most overdue first;
+    """Lease up to ``limit`` of ``names`` that are due and not leased, most overdue first, then in
+    the order of ``names`` (a worker interleaves hosts there, so equally due feeds spread over them);
     ``fetch_all`` also those not due yet (backoff and Retry-After are the poller's to honour)."""
     rows = conn.execute(_CLAIM, {"names": list(names), "owner": owner, "lease": lease,
                                  "limit": limit, "any_time": fetch_all}).fetchall()
