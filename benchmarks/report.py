@@ -58,6 +58,9 @@ def ratios(r: dict[str, Any]) -> list[Row]:
             rows.append((f"server {name} req/s", f"tagfeed / naive send_file ({s.get('generator', 'python')})",
                          _div(s["tagfeed"][name]["rps"], s["naive"][name]["rps"]), ">=", target))
         rows.append(("server 304 p99", "ms, 16 connections", s["tagfeed"]["304"]["p99_ms"], "<=", 10.0))
+        if "tagfeed-metrics" in s:
+            rows.append(("server 304 req/s, metrics on", "tagfeed with site.metrics / without",
+                         _div(s["tagfeed-metrics"]["304"]["rps"], s["tagfeed"]["304"]["rps"]), ">=", 0.9))
     return rows
 
 
@@ -98,7 +101,7 @@ def raw_table(r: dict[str, Any]) -> str:
     s = r.get("server")
     if s:
         lines.append(f"- load generator: {s.get('generator_detail', s.get('generator', 'python http.client'))}")
-        for kind in ("tagfeed", "naive"):
+        for kind in [k for k in ("tagfeed", "tagfeed-metrics", "naive") if k in s]:
             parts = [f"{name} {s[kind][name]['rps']:.0f} req/s p99 {s[kind][name]['p99_ms']:.1f} ms"
                      for name in ("200", "304", "gzip")]
             lines.append(f"- server {kind}: " + ", ".join(parts))

@@ -2,6 +2,7 @@
 
 - ``tagfeed``: ``server.create_app`` under ``server.create_server`` (what ``serve`` runs: waitress,
   8 threads, cached files answered in its loop thread), access log on.
+- ``tagfeed-metrics``: the same with ``site.metrics`` on (every request counted for /metrics).
 - ``naive``: a Flask app that hands each path to ``send_file`` (conditional, ETag),
   the precompressed ``.gz`` twin when the client takes gzip.
 """
@@ -34,23 +35,24 @@ def naive_app(root: str) -> Flask:
     return app
 
 
-def tagfeed_app(root: str):  # type: ignore[no-untyped-def]
+def tagfeed_app(root: str, metrics: bool = False):  # type: ignore[no-untyped-def]
     import dataclasses
 
     import server
     from tagfeed.config import load_config
 
     config = load_config(None, environ={})
-    config = dataclasses.replace(config, site=dataclasses.replace(config.site, output_dir=Path(root)))
+    config = dataclasses.replace(config, site=dataclasses.replace(config.site, output_dir=Path(root), metrics=metrics))
     server._configure_logs()  # as `tagfeed serve` runs: one access-log line per request
     return server.create_app(config)
 
 
 def main(kind: str, root: str, port: str) -> None:
-    if kind == "tagfeed":
+    if kind in ("tagfeed", "tagfeed-metrics"):
         import server
 
-        server.create_server(tagfeed_app(root), "127.0.0.1", int(port)).run()  # exactly what `serve` runs
+        app = tagfeed_app(root, metrics=kind == "tagfeed-metrics")
+        server.create_server(app, "127.0.0.1", int(port)).run()  # exactly what `serve` runs
     else:
         waitress.serve(naive_app(root), host="127.0.0.1", port=int(port), threads=8, _quiet=True)
 

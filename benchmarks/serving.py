@@ -5,8 +5,9 @@ a fixed duration per case, under a subprocess timeout; its requests cycle over
 the same paths (a Lua table built per thread, with each path's If-None-Match
 for 304s) and ``-H`` adds ``Accept-Encoding: gzip``. waitress closes the
 connection after every 304 (it sends no Content-Length there, and closes any
-HTTP/1.1 answer without one), for both servers alike, so the 304 case also
-measures a TCP connect per request. Without wrk, 16 keep-alive
+HTTP/1.1 answer without one): the naive server does, so its 304 case also
+measures a TCP connect per request; tagfeed keeps the connection
+(``tagfeed.serving.hotpath.KeepAliveTask``). Without wrk, 16 keep-alive
 ``http.client`` threads stop at ``count`` requests or ``seconds``, whichever
 comes first -- on 2 cores that client, not the server, is the bottleneck, so
 its ratios say little. Either way the report names the generator used, and
@@ -244,7 +245,7 @@ def bench_servers(output: Path, quick: bool) -> dict[str, Any]:
         count, seconds_f = (400, 3.0) if quick else (6000, 10.0)
         results.update(generator="python", generator_detail=f"http.client: {CONNECTIONS} keep-alive threads, "
                        f"at most {count} requests or {seconds_f:g} s per case", count=count, seconds=seconds_f)
-    for kind in ("tagfeed", "naive"):
+    for kind in ("tagfeed", "tagfeed-metrics", "naive"):
         proc, port = start(kind, output)
         try:
             runs = scenarios(port, paths)
