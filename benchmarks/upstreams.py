@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -53,14 +53,19 @@ class Upstreams:
         return {host: sorted(times) for host, times in out.items()}
 
     def rss(self, host: int, n: int, count: int) -> bytes:
-        day = datetime(2024, 3, 1, tzinfo=timezone.utc)
-        items = "".join(
-            f"<item><title>Feed {n} item {j}</title><link>{self.link(host, n, j)}</link>"
-            f"<guid>{self.link(host, n, j)}</guid><description>Story {j} of feed {n}.</description>"
-            f"<pubDate>{day + timedelta(minutes=j):%a, %d %b %Y %H:%M:%S} +0000</pubDate></item>"
-            for j in range(count, max(0, count - 5), -1))
-        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {n}</title>'
-                f"<link>{self.url(host, n)}</link><description>d</description>{items}</channel></rss>").encode()
+        return feed_rss(n, count, self.url(host, n), lambda j: self.link(host, n, j))
+
+
+def feed_rss(n: int, count: int, home: str, link: Callable[[int], str]) -> bytes:
+    """Feed ``n`` after ``count`` entries: its newest five, each dated a minute after the one before."""
+    day = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    items = "".join(
+        f"<item><title>Feed {n} item {j}</title><link>{link(j)}</link>"
+        f"<guid>{link(j)}</guid><description>Story {j} of feed {n}.</description>"
+        f"<pubDate>{day + timedelta(minutes=j):%a, %d %b %Y %H:%M:%S} +0000</pubDate></item>"
+        for j in range(count, max(0, count - 5), -1))
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {n}</title>'
+            f"<link>{home}</link><description>d</description>{items}</channel></rss>").encode()
 
 
 def _handler(state: Upstreams, host: int) -> type[BaseHTTPRequestHandler]:

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -32,13 +32,12 @@ import psycopg
 import pytest
 from helpers import clean_env, run_tagfeed, stop_process, wait_until
 
-from benchmarks.upstreams import Upstreams, gaps, most_at_once, upstreams
-
+from benchmarks.upstreams import Upstreams, feed_rss, gaps, most_at_once, upstreams
+from tagfeed.building.pipeline import build
 from tagfeed.config import load_config
 from tagfeed.store.leases import claim, db_now, held, register, release, renew
 from tagfeed.store.locks import BUILD_LOCK, advisory_lock
 from tagfeed.store.postgres import PgStore
-from tagfeed.building.pipeline import build
 from tagfeed.store.sqlite import SourceState
 
 FEEDS = 200
@@ -67,14 +66,7 @@ class Upstream:
 
 
 def _rss(upstream: Upstream, n: int, count: int) -> bytes:
-    items = "".join(
-        f"<item><title>Feed {n} item {j}</title><link>{upstream.link(n, j)}</link>"
-        f"<guid>{upstream.link(n, j)}</guid><description>Story {j} of feed {n}.</description>"
-        f"<pubDate>{(datetime(2024, 3, 1, tzinfo=timezone.utc) + timedelta(minutes=j)):%a, %d %b %Y %H:%M:%S} +0000"
-        f"</pubDate></item>"
-        for j in range(count, max(0, count - 5), -1))
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {n}</title>'
-            f"<link>{upstream.url(n)}</link><description>d</description>{items}</channel></rss>").encode()
+    return feed_rss(n, count, upstream.url(n), lambda j: upstream.link(n, j))
 
 
 @pytest.fixture
