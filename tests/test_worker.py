@@ -65,6 +65,19 @@ class Upstream:
             return {n: list(times) for n, times in self.hits.items()}
 
 
+def _freeze_holding_leases(conn: Any, proc: subprocess.Popen[bytes], owner: str) -> None:
+    """SIGSTOP ``proc`` at a moment it holds leases, so they cannot be released before it is killed."""
+    def frozen_holding_leases() -> bool:
+        proc.send_signal(signal.SIGSTOP)
+        if held(conn, owner):
+            return True
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+        return False
+
+    wait_until(frozen_holding_leases, 10, f"{owner} to hold leases")
+
+
 def _rss(upstream: Upstream, n: int, count: int) -> bytes:
     return feed_rss(n, count, upstream.url(n), lambda j: upstream.link(n, j))
 
@@ -165,14 +178,7 @@ def test_three_workers_fetch_each_feed_once_per_period_and_survive_a_kill(
     wait_until(lambda: len(upstream.served()) == FEEDS, 30, f"all {FEEDS} feeds fetched once")
     time.sleep(EVERY)
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        def frozen_holding_leases() -> bool:  # SIGSTOP, so the leases cannot be released before the kill
-            group.procs["w0"].send_signal(signal.SIGSTOP)
-            if held(conn, "w0"):
-                return True
-            group.procs["w0"].send_signal(signal.SIGCONT)
-            return False
-
-        wait_until(frozen_holding_leases, 10, "w0 to hold leases")
+        _freeze_holding_leases(conn, group.procs["w0"], "w0")
         group.procs["w0"].send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         orphans = held(conn, "w0")
@@ -369,15 +375,7 @@ def test_two_workers_poll_forty_feeds_on_eight_hosts_on_time_and_publish_all_to_
         wait_until(lambda: len(up.served()) == 40, 30, "all 40 feeds fetched once")
         time.sleep(2 * PERIOD)
         with psycopg.connect(pg_url, autocommit=True) as conn:
-            def frozen_holding_leases() -> bool:  # SIGSTOP, so the leases cannot be released before the kill
-                group.procs["w0"].send_signal(signal.SIGSTOP)
-                if held(conn, "w0"):
-                    return True
-                group.procs["w0"].send_signal(signal.SIGCONT)
-                time.sleep(0.05)
-                return False
-
-            wait_until(frozen_holding_leases, 10, "w0 to hold leases")
+            _freeze_holding_leases(conn, group.procs["w0"], "w0")
             group.procs["w0"].send_signal(signal.SIGKILL)
             orphans = set(held(conn, "w0"))
         group.procs["w0"].wait(10)
