@@ -9,11 +9,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-
 from helpers import DATA
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from sources.model import Article, Author, make_tag
 from tagfeed.errors import QueryError, TagfeedError
 from tagfeed.query import MAX_QUERY, Not, TagTerm, matches, parse_query, select
+from tagfeed.query.fold import fold, word_text, words
+from tagfeed.query.match import Subject
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
 CASES = DATA / "query"
@@ -81,3 +85,25 @@ def test_a_catastrophic_pattern_runs_in_linear_time() -> None:
     started = time.monotonic()
     assert matches(parse_query("title:/(a+)+$/"), article, NOW) is None
     assert time.monotonic() - started < 1.0
+
+
+# Folding: the fast paths are held to the definition, ``\w+`` over ``fold``.
+_WORD_RE = __import__("re").compile(r"\w+")
+_NASTY = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60) | st.sampled_from(
+    ["Ǆemal İstanbul ﬁne ℌ ①", "naïve café — “quoted” ‘x’", "한국어 テスト Straße", "a\u0301\u0308 b", "x_y 3.14"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(_NASTY)
+def test_words_are_the_regex_words_of_the_folded_text(text: str) -> None:
+    assert words(text) == tuple(_WORD_RE.findall(fold(text)))
+    assert words(fold(text)) == words(text)  # why Subject may take words from the unfolded text
+    assert word_text(text) == " ".join(words(text))
+
+
+def test_subject_words_are_those_of_its_folded_fields() -> None:
+    article = Article(id="urn:x", title="Café “Noir” — Ǆemal's ﬁrst", link="https://example.com/a",
+                      paragraphs=("İstanbul, naïve", "x_y 3.14"), authors=(Author(name="José Ñ"),))
+    s = Subject(article)
+    for field in ("title", "text", "author"):
+        assert s.padded_words(field) == " " + " ".join(_WORD_RE.findall(getattr(s, field))) + " "

@@ -15,7 +15,7 @@ from functools import cached_property
 from urllib.parse import urlsplit
 
 from sources.model import Article
-from tagfeed.query.fold import fold, words
+from tagfeed.query.fold import fold, word_text
 from tagfeed.query.nodes import And, DateTerm, Node, Not, Or, Query, RegexTerm, SourceTerm, TagTerm, WordsTerm
 from tagfeed.query.regex import compiled
 
@@ -44,19 +44,28 @@ class Subject:
     def __init__(self, article: Article) -> None:
         self.article = article
 
+    def _title(self) -> str:
+        return self.article.title
+
+    def _text(self) -> str:
+        a = self.article
+        body = html.unescape(_TAG.sub(" ", a.content_html)) if a.content_html else ""
+        return "\n".join([a.title, a.summary, *a.paragraphs, body, a.caption or ""])
+
+    def _author(self) -> str:
+        return "\n".join(f"{x.name} {x.email or ''}" for x in self.article.authors)
+
     @cached_property
     def title(self) -> str:
-        return fold(self.article.title)
+        return fold(self._title())
 
     @cached_property
     def text(self) -> str:
-        a = self.article
-        body = html.unescape(_TAG.sub(" ", a.content_html)) if a.content_html else ""
-        return fold("\n".join([a.title, a.summary, *a.paragraphs, body, a.caption or ""]))
+        return fold(self._text())
 
     @cached_property
     def author(self) -> str:
-        return fold("\n".join(f"{x.name} {x.email or ''}" for x in self.article.authors))
+        return fold(self._author())
 
     @cached_property
     def tag(self) -> str:
@@ -68,11 +77,18 @@ class Subject:
         return "\n".join(fold(s) for s in (a.source, a.source_url or "", a.source_title or "") if s)
 
     def padded_words(self, field: str) -> str:
-        """The field's words between spaces: a phrase matches as `` w1 w2 `` inside."""
+        """The field's words between spaces: a phrase matches as `` w1 w2 `` inside. Title, text
+        and author take their words from the text as written (``words(fold(x)) == words(x)``),
+        so a field only searched by words is never folded whole."""
         cache = self.__dict__.setdefault("_words", {})
         if field not in cache:
-            cache[field] = " " + " ".join(words(getattr(self, field))) + " "
+            raw = _RAW.get(field)
+            text = raw(self) if raw is not None else getattr(self, field)
+            cache[field] = f" {word_text(text)} "
         return str(cache[field])
+
+
+_RAW = {"title": Subject._title, "text": Subject._text, "author": Subject._author}
 
 
 def matches(query: Query, article: Article | Subject, now: datetime) -> Why | None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sources.model import Article
-from tagfeed.query.fold import words
+from tagfeed.query.fold import word_text
 from tagfeed.query.match import Subject
 
 SearchRow = tuple[str, str, str, str, str, str]  # id, title, text, author, tags, source
@@ -23,9 +23,9 @@ SearchRow = tuple[str, str, str, str, str, str]  # id, title, text, author, tags
 def search_row(article: Article) -> SearchRow:
     """The indexed text of ``article``: one line of folded words per field."""
     s = Subject(article)
-    tags = " \n ".join(" ".join(words(t.slug)) for t in article.tags)
+    tags = " \n ".join(word_text(t.slug) for t in article.tags)
     return (article.id, s.padded_words("title").strip(), s.padded_words("text").strip(),
-            s.padded_words("author").strip(), tags, " ".join(words(s.source)))
+            s.padded_words("author").strip(), tags, word_text(s.source))
 
 
 def sqlite_index(db: Any, articles: Iterable[Article]) -> None:
