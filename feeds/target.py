@@ -1,7 +1,7 @@
 """Where a built tree goes: one interface for a local directory and an object store.
 
 ``Publisher`` is what the pipeline hands the rendered files to; ``LocalPublisher``
-is ``feeds.write`` behind it and ``feeds.s3.S3Publisher`` the object store.
+is ``feeds.write`` behind it (in a process of its own for big writes: ``feeds.write_process``) and ``feeds.s3.S3Publisher`` the object store.
 ``publish_rank`` is the order in which a publisher that can order its writes
 (the object store) makes files visible: every file before the pages that link
 to it, so a reader following a link never meets a missing object.
@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Final, Protocol
 
-from feeds.write import TEXT_SUFFIXES, WriteReport, gzip_bytes, write_tree
+from feeds.write import TEXT_SUFFIXES, WriteReport, gzip_bytes
+from feeds.write_process import write_tree_apart
 
 File = tuple[str, bytes]
 # articles/ → tag archive pages → tag feeds → tag pages → all.* → the rest (index.html, feeds.opml, ...)
@@ -45,7 +46,7 @@ class LocalPublisher:
         object.__setattr__(self, "_prefix", os.path.join(self.root, ""))
 
     def publish_tree(self, files: Iterable[File]) -> WriteReport:
-        return write_tree(self.root, files)
+        return write_tree_apart(self.root, files)
 
     def state(self, paths: Sequence[str]) -> str | None:
         """(mtime_ns, size, inode) of each file (not followed if a symlink), as text: an edit, a

@@ -277,6 +277,55 @@ def test_a_write_is_one_sync_then_the_renames_then_one_fsync_per_directory(
     assert events == []  # nothing changed: no sync at all
 
 
+def test_big_writes_are_synced_and_placed_in_batches_each_rename_after_its_sync(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With batches of 16, 60 files and their twins take several syncs; every rename comes after a
+    sync made once its temp file was closed, and the directories are fsynced once, after all."""
+    monkeypatch.setattr(feeds.write, "BATCH", 16)
+    events = _syscalls(monkeypatch)
+    real_open, real_close = os.open, os.close
+    temps: dict[int, str] = {}
+
+    def tracked_open(path: str, flags: int, mode: int = 0o777) -> int:
+        fd = real_open(path, flags, mode)
+        if str(path).endswith(".tmp"):
+            temps[fd] = str(path)
+        return fd
+
+    def tracked_close(fd: int) -> None:
+        temp = temps.pop(fd, None)  # before the fd number is free for another thread's open
+        real_close(fd)
+        if temp is not None:
+            events.append(("closed", temp))
+
+    monkeypatch.setattr(os, "open", tracked_open)
+    monkeypatch.setattr(os, "close", tracked_close)
+    real_replace = os.replace
+
+    def replace(src: str, dst: str) -> None:  # the temp's name too, to find when it was closed
+        events.append(("replace-from", src))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    files = [(f"d{i % 3}/f{i}.html", b"y" * i) for i in range(60)]
+    write_tree(tmp_path / "out", files)
+    kinds = [kind for kind, _ in events]
+    # a batch is at least 16 files, more when files were staged while the last one was placed
+    assert 2 <= kinds.count("sync") <= 120 // 16 + 1
+    closed_at = {path: i for i, (kind, path) in enumerate(events) if kind == "closed"}
+    syncs = [i for i, kind in enumerate(kinds) if kind == "sync"]
+    renames = [(i, path) for i, (kind, path) in enumerate(events) if kind == "replace-from"]
+    assert len(renames) == 120
+    for at, temp in renames:
+        assert any(closed_at[temp] < s < at for s in syncs), f"{temp} renamed before a sync made it durable"
+    last_rename = renames[-1][0]
+    dir_fsyncs = [i for i, event in enumerate(events) if event == ("fsync", "dir")]
+    assert len(dir_fsyncs) == 5 and min(dir_fsyncs) > last_rename
+    assert ("fsync", "file") not in events
+    for rel, data in files:
+        assert (tmp_path / "out" / rel).read_bytes() == data
+
+
 def test_a_sigkill_during_a_build_leaves_only_whole_files(tmp_path: Path) -> None:
     """Killed at moments across a real `tagfeed build` of a few thousand files, every file in the
     tree is whole (it parses, its twin decompresses) and the next build finishes the job."""
