@@ -176,3 +176,31 @@ def test_reconcile_keeps_authors_enclosures_and_image_of_either_reading() -> Non
     assert same_source.image == "https://a.example/1.jpg"
     other = reconcile(old, dataclasses.replace(new, source="t"))
     assert set(other.authors) == {Author("Ann"), Author("Ben")} and len(other.enclosures) == 2
+
+
+def test_cycles_made_while_reading_are_freed_by_the_end_of_the_build(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sources are read without cyclic collections (tagfeed.building.pipeline._no_collections);
+    garbage in cycles made meanwhile is still collected before the build ends."""
+    import gc
+    import weakref
+
+    import tagfeed.building.ingest
+
+    real = tagfeed.building.ingest.parse_tagpage_bytes
+    made: list[weakref.ref[object]] = []
+
+    class Node:
+        other: object = None
+
+    def cyclic(data: bytes, *, source: str) -> list[Article]:
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # garbage once this returns, freed only by a cyclic collection
+        made.append(weakref.ref(a))
+        return real(data, source=source)
+
+    monkeypatch.setattr(tagfeed.building.ingest, "parse_tagpage_bytes", cyclic)
+    collecting = gc.isenabled()
+    build(load_config(project / "tagfeed.toml", environ={}), now=T1)
+    assert made and all(ref() is None for ref in made)
+    assert gc.isenabled() == collecting

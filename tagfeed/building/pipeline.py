@@ -59,6 +59,23 @@ def _long_lived() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextlib.contextmanager
+def _no_collections() -> Iterator[None]:
+    """No cyclic collection while the sources are read, one at the end. Reading only adds
+    objects that live through the build (the articles), and each collection of the older
+    generations scanned all those read so far again: a quarter of the reading time of a
+    1,000-tag cold build (1.5 s -> 1.15 s). The one collection at the end (0.1 s there)
+    frees any cycle made meanwhile before ``gc.freeze`` keeps the rest."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+            gc.collect()
+
+
 def build(config: Config, now: datetime | None = None, progress: Progress | None = None, *,
           fetch_all: bool = False, poll_feeds: bool = True) -> BuildReport:
     """Ingest every source once, then write the whole output tree.
@@ -79,8 +96,9 @@ def build(config: Config, now: datetime | None = None, progress: Progress | None
         _drop_parse_cache(config.site.state_dir)
         markers = settled.load(store)  # dumps settled as they are: not parsed or settled again
         clock = _Stages()
-        ingest = ingest_sources(config, store, now, say, user_agent=agent, markers=markers,
-                                fetch_all=fetch_all, poll_feeds=poll_feeds)
+        with _no_collections():
+            ingest = ingest_sources(config, store, now, say, user_agent=agent, markers=markers,
+                                    fetch_all=fetch_all, poll_feeds=poll_feeds)
         clock.lap("read")
         gc.freeze()  # what was read lives through the build (see _long_lived)
         with settling_articles(store):  # workers settle polled articles meanwhile
