@@ -24,6 +24,7 @@ from typing import Any
 from benchmarks import report, serving, synth
 
 HERE = Path(__file__).resolve().parent
+PAIRS = 3  # cold builds of the main site, each beside a no-fsync baseline run (1 with --quick)
 
 
 def child(task: str, *args: object) -> dict[str, Any]:
@@ -43,33 +44,77 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def quiet_disk(limit_s: float = 30.0) -> None:
+    """Wait (up to ``limit_s``) until the disk is idle: the kernel's I/O pressure over the last
+    10 s under 2% (Linux PSI). Writeback and freeing of an earlier step's files otherwise land
+    on the next step, whichever it is."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            some = Path("/proc/pressure/io").read_text().split("\n")[0]
+        except OSError:
+            return
+        if float(some.split("avg10=")[1].split()[0]) < 2.0:
+            return
+        time.sleep(1)
+
+
+def fresh_site(root: Path, dest: Path) -> Path:
+    """A copy of the site's inputs (dumps and config) with no state and no output: a cold build."""
+    dest.mkdir(parents=True)
+    shutil.copytree(root / "dumps", dest / "dumps")
+    shutil.copy2(root / "tagfeed.toml", dest / "tagfeed.toml")
+    return dest
+
+
+def cold_pairs(work: Path, root: Path, tags: int, pairs: int) -> tuple[list[dict[str, Any]], Path]:
+    """The no-fsync baseline and tagfeed's cold build in turn, ``pairs`` times, each into a fresh
+    directory: the ratio is taken pair by pair, so drift of the machine falls on both alike."""
+    runs: list[dict[str, Any]] = []
+    site = root
+    for n in range(pairs):
+        say(f"cold pair {n + 1}/{pairs}: baseline without fsync (temp + rename)")
+        quiet_disk()
+        nofsync = child("baseline", root, work / f"baseline-nofsync-{tags}-{n}", 0)
+        say(f"cold pair {n + 1}/{pairs}: tagfeed build (the CLI process)")
+        site = fresh_site(root, work / f"cold-{tags}-{n}")
+        quiet_disk()
+        cold = child("tagfeed-cli", site)
+        runs.append({"baseline_nofsync_s": nofsync["cold_s"], "tagfeed": cold,
+                     "ratio": cold["seconds"] / nofsync["cold_s"]})
+    return runs, site
+
+
 def measure_site(work: Path, tags: int, servers: bool, quick: bool) -> dict[str, Any]:
     root = work / f"site-{tags}"
     say(f"generating {tags} tag pages in {root}")
     synth.write_site(root, tags)
     say("baseline (streaming) render + cold write, fsync per file")
+    quiet_disk()
     baseline = child("baseline", root, work / f"baseline-{tags}")
-    say("baseline cold write without fsync (temp + rename)")
-    nofsync = child("baseline", root, work / f"baseline-nofsync-{tags}", 0)
     say("naive feedgen renderer")
     naive = child("naive", root)
-    say("tagfeed build (the CLI process) cold")
-    cold = child("tagfeed-cli", root)
+    runs, site = cold_pairs(work, root, tags, 1 if quick else PAIRS)
+    middle = sorted(runs, key=lambda run: run["ratio"])[len(runs) // 2]  # the median pair
+    cold = middle["tagfeed"]
     say("tagfeed build no-op")
-    noop = child("tagfeed-cli", root)
-    synth.change_one_dump(root, tags)
+    quiet_disk()
+    noop = child("tagfeed-cli", site)
+    synth.change_one_dump(site, tags)
     say("tagfeed build after one dump changed")
-    change = child("tagfeed-cli", root)
+    change = child("tagfeed-cli", site)
     say("tagfeed rendering alone")
-    render = child("tagfeed-render", root)
-    baseline["nofsync_cold_s"] = nofsync["cold_s"]
-    result = {"baseline": baseline, "naive": naive,
+    render = child("tagfeed-render", site)
+    baseline["nofsync_cold_s"] = middle["baseline_nofsync_s"]
+    result = {"baseline": baseline, "naive": naive, "cold_pairs": [
+                  {"baseline_nofsync_s": run["baseline_nofsync_s"], "tagfeed_s": run["tagfeed"]["seconds"],
+                   "ratio": run["ratio"], "tagfeed_maxrss_mib": run["tagfeed"]["cli_maxrss_mib"]} for run in runs],
               "tagfeed": {"cold": cold, "noop": noop, "change": change, "render_s": render["render_s"]}}
     say("feed parsing")
     result["parsing"] = child("feed-parsing", root, 5 if quick else 40)
     if servers:
         say("servers: tagfeed vs naive send_file")
-        result["server"] = serving.bench_servers(root / "output", quick)
+        result["server"] = serving.bench_servers(site / "output", quick)
         if shutil.which("nginx"):
             result["server"]["nginx"] = "installed, not measured by this version of the benchmark"
     return result

@@ -49,9 +49,13 @@ def write_tree_apart(output_dir: Path | str, files: Iterable[tuple[str, bytes]],
     if len(head) < apart_from or not sys.platform.startswith("linux"):
         return write_tree(output_dir, itertools.chain(head, stream))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_CODE_ROOT, os.environ.get("PYTHONPATH")]))}
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "feeds.write_process", os.fspath(output_dir),
+                                  str(os.getpid())], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    except OSError:  # no interpreter to start (an embedded Python): write here
+        return write_tree(output_dir, itertools.chain(head, stream))
     failed: BaseException | None = None
-    with subprocess.Popen([sys.executable, "-m", "feeds.write_process", os.fspath(output_dir), str(os.getpid())],
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) as child:
+    with child:
         assert child.stdin is not None and child.stdout is not None
         try:
             for rel, data in itertools.chain(head, stream):

@@ -51,6 +51,12 @@ def test_a_small_write_stays_in_process(tmp_path: Path, monkeypatch: pytest.Monk
     assert len(write_tree_apart(tmp_path, FILES[:5], apart_from=8).written) == 10
 
 
+def test_without_an_interpreter_to_start_the_write_is_made_here(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    assert write_tree_apart(tmp_path / "out", FILES, apart_from=8) == write_tree(tmp_path / "again", FILES)
+
+
 def test_an_output_error_in_the_child_names_the_file_and_the_others_are_written(tmp_path: Path) -> None:
     (tmp_path / "tags" / "a.atom").mkdir(parents=True)  # a directory where a file goes
     with pytest.raises(OutputError) as caught:
