@@ -20,7 +20,9 @@ of the tree) and made once per call.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
+import shutil
 import os
 import re
 import stat
@@ -137,12 +139,15 @@ def has_twin(rel: str) -> bool:
 class _Folder:
     """One directory of the tree, checked and made once per ``write_tree`` call."""
 
-    __slots__ = ("prefix", "fresh", "chmod")
+    __slots__ = ("prefix", "fresh", "direct", "chmod")
 
-    def __init__(self, prefix: str, fresh: bool) -> None:
-        self.prefix = prefix  # its absolute path and a "/"
+    def __init__(self, prefix: str, fresh: bool, direct: bool = False) -> None:
+        self.prefix = prefix  # its absolute path (where it is now) and a "/"
         # Made by this call: it did not exist before, so no file in it is there to compare with.
         self.fresh = fresh
+        # Out of readers' sight until the write is done (made under a temp name, or inside such a
+        # directory): its files are written under their own names, no temp file and no rename each.
+        self.direct = direct
         # Whether a file opened with FILE_MODE here needs an fchmod to get it (a umask or a
         # default ACL strips bits); None until the first file here shows it.
         self.chmod: bool | None = None
@@ -167,10 +172,17 @@ _Staged = tuple[str, str, str, "_Folder"]  # (temp, target, rel, its folder)
 
 
 class _Tree:
-    """The state of one ``write_tree`` call, shared by its threads: its folders, the temp files
-    written but not yet in place (``staged``), and the thread that syncs and places them."""
+    """The state of one ``write_tree`` call, shared by its threads: its folders, the files written
+    but not yet durable (``unsynced``) or in place (``staged``, ``unveil``), and the thread that
+    syncs and places them.
 
-    __slots__ = ("prefix", "folders", "pid", "staged", "ready", "finishing", "placer", "changed", "failure")
+    A directory this call makes is made under a temp name (``.<name>.<pid>-<n>.tmp``) and its
+    files under their own names: they need no temp file and no rename each, and the directory is
+    renamed into place once, after the last sync (a cold build: every file but the few at the top).
+    """
+
+    __slots__ = ("prefix", "folders", "pid", "staged", "unsynced", "ready", "finishing", "placer", "changed",
+                 "failure", "synced", "unveil", "making")
 
     def __init__(self, root: Path) -> None:
         fresh = ensure_root(root)
@@ -178,12 +190,16 @@ class _Tree:
         self.prefix = real if real.endswith("/") else real + "/"
         self.pid = os.getpid()
         self.folders: dict[str, _Folder] = {"": _Folder(self.prefix, fresh)}
-        self.staged: list[_Staged] = []  # guarded by ``ready``
+        self.staged: list[_Staged] = []  # guarded by ``ready``, as is ``unsynced``
+        self.unsynced = 0  # files written since the last sync
         self.ready = threading.Condition()
         self.finishing = False
         self.placer: threading.Thread | None = None
         self.changed: dict[str, None] = {}  # directories whose entries changed, in order
         self.failure: BaseException | None = None  # the first file that could not be put in place
+        self.synced = False  # the last sync was made: every file written is durable
+        self.unveil: list[tuple[str, str, str]] = []  # (temp path, final path, head) of each directory made
+        self.making = threading.RLock()  # one thread makes a folder (and its parents) at a time
 
     def write_with_twin(self, rel: str, data: bytes) -> tuple[bool, bool | None]:
         """Whether ``rel`` was written and whether its twin was (None: it has none)."""
@@ -205,29 +221,57 @@ class _Tree:
         return (folder or self._make(head, rel)), name
 
     def _make(self, head: str, rel: str) -> _Folder:
-        if any(part in ("", ".", "..") for part in head.split("/")):
-            raise OutputError(rel, "path must not contain empty, '.' or '..' segments")
-        path = self.prefix + head
-        if not (os.path.realpath(path) + "/").startswith(self.prefix):  # a symlinked directory
-            raise OutputError(rel, "resolves outside the output directory")
-        try:
-            os.mkdir(path)
-            fresh = True
-        except FileNotFoundError:  # its parent first, and as a folder of its own: it may be fresh too
-            parent = head.rpartition("/")[0]
-            if parent not in self.folders:
-                self._make(parent, rel)
-            fresh = _mkdir(path)
-        except FileExistsError:
-            if not os.path.isdir(path):
-                raise
-            fresh = False
-        # Two threads may make the same folder: both keep the first one's entry.
-        return self.folders.setdefault(head, _Folder(path + "/", fresh))
+        with self.making:
+            folder = self.folders.get(head)
+            if folder is not None:  # another thread made it meanwhile
+                return folder
+            if any(part in ("", ".", "..") for part in head.split("/")):
+                raise OutputError(rel, "path must not contain empty, '.' or '..' segments")
+            above, _, name = head.rpartition("/")
+            parent = self.folders.get(above) or self._make(above, rel)
+            path = parent.prefix + name
+            if parent.direct:  # inside a directory nobody sees yet
+                os.mkdir(path)
+                folder = _Folder(path + "/", fresh=True, direct=True)
+            elif os.path.lexists(path):
+                if not (os.path.realpath(path) + "/").startswith(self.prefix):  # a symlinked directory
+                    raise OutputError(rel, "resolves outside the output directory")
+                if not os.path.isdir(path):
+                    raise FileExistsError(errno.EEXIST, "exists and is not a directory", path)
+                folder = _Folder(path + "/", fresh=False)
+            else:
+                temp = self._temp_dir(parent.prefix, name, rel)
+                self.unveil.append((temp, path, head))
+                folder = _Folder(temp + "/", fresh=True, direct=True)
+            self.folders[head] = folder
+            return folder
+
+    def _temp_dir(self, prefix: str, name: str, rel: str) -> str:
+        for _ in range(_TEMP_TRIES):
+            temp = f"{prefix}{TEMP_PREFIX}{name}.{self.pid}-{next(_serial)}{TEMP_SUFFIX}"
+            try:
+                os.mkdir(temp)
+                return temp
+            except FileExistsError:
+                continue
+        raise OutputError(rel, "no free temp directory name")
 
     def write(self, folder: _Folder, name: str, rel: str, data: bytes) -> bool:
         """Write ``data`` as ``name`` in ``folder`` unless it is already there; True if written."""
         target = folder.prefix + name
+        if folder.direct:  # its own name, in a directory no reader sees yet
+            try:
+                fd = os.open(target, _CREATE, FILE_MODE)
+            except (FileExistsError, IsADirectoryError):
+                raise OutputError(rel, "exists and is not a regular file") from None
+            try:
+                self._fill(folder, fd, data)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(target)
+                raise
+            self._written(None)
+            return True
         if not folder.fresh and _same_bytes(target, data, rel):
             return False
         for _ in range(_TEMP_TRIES):
@@ -241,23 +285,8 @@ class _Tree:
             raise OutputError(rel, "no free temp file name")
         staged = False
         try:
-            try:
-                chmod = folder.chmod
-                if chmod is None:
-                    chmod = folder.chmod = stat.S_IMODE(os.fstat(fd).st_mode) != FILE_MODE
-                if chmod:
-                    os.fchmod(fd, FILE_MODE)
-                done = os.write(fd, data)
-                if done < len(data):
-                    view = memoryview(data)[done:]
-                    while view:
-                        view = view[os.write(fd, view):]
-            finally:
-                os.close(fd)
-            with self.ready:
-                self.staged.append((temp, target, rel, folder))
-                if len(self.staged) >= BATCH:
-                    self.ready.notify()
+            self._fill(folder, fd, data)
+            self._written((temp, target, rel, folder))
             staged = True
         finally:
             if not staged:
@@ -265,29 +294,57 @@ class _Tree:
                     os.unlink(temp)
         return True
 
+    @staticmethod
+    def _fill(folder: _Folder, fd: int, data: bytes) -> None:
+        """Write all of ``data`` to the new file ``fd`` (mode 0644), and close it."""
+        try:
+            chmod = folder.chmod
+            if chmod is None:
+                chmod = folder.chmod = stat.S_IMODE(os.fstat(fd).st_mode) != FILE_MODE
+            if chmod:
+                os.fchmod(fd, FILE_MODE)
+            done = os.write(fd, data)
+            if done < len(data):
+                view = memoryview(data)[done:]
+                while view:
+                    view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+
+    def _written(self, staged: _Staged | None) -> None:
+        with self.ready:
+            if staged is not None:
+                self.staged.append(staged)
+            self.unsynced += 1
+            if self.unsynced == BATCH:
+                self.ready.notify()
+
     def start(self) -> None:
         self.placer = threading.Thread(target=self._place_batches, name="tagfeed-place", daemon=True)
         self.placer.start()
 
     def _place_batches(self) -> None:
-        """Until ``finish``: each time a batch is staged, make it durable and put it in place."""
+        """Until ``finish``: each time a batch is written, make it durable and put its temp files
+        in place."""
         try:
             while True:
                 with self.ready:
-                    while not self.finishing and len(self.staged) < BATCH:
+                    while not self.finishing and self.unsynced < BATCH:
                         self.ready.wait()
                     batch, self.staged = self.staged, []
+                    written, self.unsynced = self.unsynced, 0
                     last = self.finishing
-                self._place(batch)
+                self._place(batch, written)
                 if last:
+                    self.synced = True
                     return
         except BaseException as exc:  # a failed sync: nothing more is renamed, the temps are swept later
             self.failure = exc
 
-    def _place(self, batch: list[_Staged]) -> None:
-        """One syncfs, then a rename per file. A file that cannot be put in place keeps its old
-        bytes (its temp is removed); the first such error is kept for ``finish``."""
-        if not batch:
+    def _place(self, batch: list[_Staged], written: int) -> None:
+        """One syncfs, then a rename per temp file. A file that cannot be put in place keeps its
+        old bytes (its temp is removed); the first such error is kept for ``finish``."""
+        if not written:
             return
         _sync_filesystem(self.prefix)  # before any rename: no name ever points at bytes not on disk
         for temp, target, rel, folder in batch:
@@ -303,8 +360,9 @@ class _Tree:
             self.changed[folder.prefix] = None
 
     def finish(self) -> None:
-        """Place what is still staged, then make the renames durable: an fsync per directory that
-        changed. Raises the first failure once everything else is in place."""
+        """Place what is still staged, put each directory made in place, then make the renames
+        durable: an fsync per directory that changed. Raises the first failure once everything
+        else is in place."""
         with self.ready:
             self.finishing = True
             self.ready.notify()
@@ -312,13 +370,20 @@ class _Tree:
             self.placer.join()
         else:
             self._place_batches()
+        if self.synced:  # every file in them is durable: they can be seen
+            for temp, final, head in self.unveil:
+                try:
+                    os.rename(temp, final)
+                except OSError as exc:  # something took the name meanwhile; the temp is swept later
+                    if self.failure is None:
+                        self.failure = OutputError(head, f"cannot put the new directory in place: "
+                                                         f"{exc.strerror or exc}")
+                    continue
+                self.changed[os.path.dirname(final) + "/"] = None
         changed = self.changed
         if changed:
-            for head, folder in self.folders.items():
-                if folder.fresh:  # a directory this call made is an entry of its parent
-                    parent = head.rpartition("/")[0]
-                    changed[os.path.dirname(self.prefix[:-1]) + "/" if not head
-                            else self.prefix + parent + "/" if parent else self.prefix] = None
+            if self.folders[""].fresh:  # the output directory itself is an entry of its parent
+                changed[os.path.dirname(self.prefix[:-1]) + "/"] = None
             for path in changed:
                 _fsync_directory(path)
         if self.failure is not None:
@@ -326,7 +391,8 @@ class _Tree:
 
 
 def sweep_temp_files(output_dir: Path | str) -> tuple[str, ...]:
-    """Remove temp files a killed build left behind; returns their relative paths.
+    """Remove temp files (and temp directories, with what they hold) a killed build left behind;
+    returns their relative paths.
 
     The one deletion this module makes, and only of names it mints itself. Call
     it while holding the build lock, never beside a running ``write_tree``.
@@ -335,8 +401,14 @@ def sweep_temp_files(output_dir: Path | str) -> tuple[str, ...]:
     if not root.is_dir():
         return ()
     removed = []
-    for path in sorted(root.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}")):
-        if _TEMP_NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+    for path in sorted(root.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}")):  # a directory before what it holds
+        if not _TEMP_NAME.fullmatch(path.name) or path.is_symlink() or not path.exists():
+            continue
+        if path.is_file():
             path.unlink()
-            removed.append(path.relative_to(root).as_posix())
+        elif path.is_dir():
+            shutil.rmtree(path)
+        else:
+            continue
+        removed.append(path.relative_to(root).as_posix())
     return tuple(removed)

@@ -129,6 +129,8 @@ def _temp_names(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 def test_temp_names_are_unique_and_swept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     renames = _temp_names(monkeypatch)
     files = [(f"d{i % 3}/f{i}.html", b"x" * i) for i in range(300)]
+    for d in ("d0", "d1", "d2"):  # existing: every file goes through a temp file
+        (tmp_path / d).mkdir()
     write_tree(tmp_path, files, workers=4)
     assert len(renames) == 600 and len({src for src, _ in renames}) == 600
     for src, dst in renames:
@@ -266,15 +268,56 @@ def test_a_write_is_one_sync_then_the_renames_then_one_fsync_per_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     events = _syscalls(monkeypatch)
     files = [(f"d{i % 3}/f{i}.html", b"x" * i) for i in range(60)]
+    for d in ("d0", "d1", "d2"):
+        (tmp_path / "out" / d).mkdir(parents=True)
     write_tree(tmp_path / "out", files)
     kinds = [kind for kind, _ in events]
     assert kinds.count("sync") == 1 and kinds[0] == "sync"  # every byte durable before any name shows it
     assert kinds.count("replace") == 120 and ("fsync", "file") not in events
-    # d0, d1, d2 (renamed into), out (d0-d2 made in it) and out's parent (out made in it): once each
-    assert kinds[121:] == ["fsync"] * 5 and kinds.count("fsync") == 5
+    assert kinds[121:] == ["fsync"] * 3 and kinds.count("fsync") == 3  # d0, d1, d2 (renamed into): once each
     events.clear()
     assert write_tree(tmp_path / "out", files).written == ()
     assert events == []  # nothing changed: no sync at all
+
+
+def test_new_directories_appear_whole_after_the_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A directory the write makes is made under a temp name with its files under their own names
+    (no temp file, no rename each), and renamed into place once, after the one sync."""
+    events = _syscalls(monkeypatch)
+    real_rename = os.rename
+
+    def rename(src: str, dst: str) -> None:
+        events.append(("rename", os.path.relpath(dst, tmp_path)))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    seen: list[bool] = []
+
+    def files() -> Iterator[tuple[str, bytes]]:
+        for i in range(60):
+            if i == 30:  # halfway: nothing of the new directories shows under their names
+                seen.append(any((tmp_path / "out" / d).exists() for d in ("d0", "d1", "d2", "d0/deep")))
+            yield (f"d{i % 3}/f{i}.html" if i % 10 else f"d0/deep/f{i}.json"), b"x" * i
+        yield "top.html", b"top"
+
+    report = write_tree(tmp_path / "out", files())
+    assert seen == [False] and len(report.written) == 122
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "sync" and kinds.count("sync") == 1
+    assert kinds.count("replace") == 2  # top.html and its twin, in the output dir that was there
+    assert sorted(path for kind, path in events if kind == "rename") == ["out/d0", "out/d1", "out/d2"]
+    assert kinds.index("rename") > kinds.index("sync") and kinds[-2:] == ["fsync", "fsync"]  # out and its parent
+    assert (tmp_path / "out" / "d0" / "deep" / "f10.json").read_bytes() == b"x" * 10
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_killed_writes_temp_directories_are_swept(tmp_path: Path) -> None:
+    stale = tmp_path / "tags" / ".new-tag.4242-3.tmp"
+    (stale / "archive").mkdir(parents=True)
+    (stale / "archive" / "1.atom").write_bytes(b"<feed")
+    (tmp_path / "tags" / "kept").mkdir()
+    assert sweep_temp_files(tmp_path) == ("tags/.new-tag.4242-3.tmp",)
+    assert not stale.exists() and (tmp_path / "tags" / "kept").is_dir()
 
 
 def test_big_writes_are_synced_and_placed_in_batches_each_rename_after_its_sync(
@@ -308,6 +351,8 @@ def test_big_writes_are_synced_and_placed_in_batches_each_rename_after_its_sync(
 
     monkeypatch.setattr(os, "replace", replace)
     files = [(f"d{i % 3}/f{i}.html", b"y" * i) for i in range(60)]
+    for d in ("d0", "d1", "d2"):  # existing: each file goes through a temp file and a rename
+        (tmp_path / "out" / d).mkdir(parents=True)
     write_tree(tmp_path / "out", files)
     kinds = [kind for kind, _ in events]
     # a batch is at least 16 files, more when files were staged while the last one was placed
@@ -320,7 +365,7 @@ def test_big_writes_are_synced_and_placed_in_batches_each_rename_after_its_sync(
         assert any(closed_at[temp] < s < at for s in syncs), f"{temp} renamed before a sync made it durable"
     last_rename = renames[-1][0]
     dir_fsyncs = [i for i, event in enumerate(events) if event == ("fsync", "dir")]
-    assert len(dir_fsyncs) == 5 and min(dir_fsyncs) > last_rename
+    assert len(dir_fsyncs) == 3 and min(dir_fsyncs) > last_rename
     assert ("fsync", "file") not in events
     for rel, data in files:
         assert (tmp_path / "out" / rel).read_bytes() == data
@@ -357,7 +402,8 @@ def _assert_whole(output: Path) -> None:
     if not output.exists():
         return
     for path in output.rglob("*"):
-        if not path.is_file() or path.name.endswith(".tmp"):
+        rel = path.relative_to(output).parts
+        if not path.is_file() or any(part.endswith(".tmp") for part in rel):  # a write in progress, never served
             continue
         data = path.read_bytes()
         assert data, f"{path} is empty"
