@@ -29,7 +29,7 @@ PAIRS = 3  # cold builds of the main site, each beside a no-fsync baseline run (
 
 def child(task: str, *args: object) -> dict[str, Any]:
     """One measurement in a fresh interpreter; its last stdout line is JSON. Dirty pages of the step
-    before are flushed first (sync), so a step that syncs (tagfeed's one syncfs) does not pay for
+    before are flushed first (sync), so a step that syncs (tagfeed's batched syncfs) does not pay for
     another step's writes, e.g. the no-fsync baseline's 58,000 files."""
     os.sync()
     proc = subprocess.run([sys.executable, "-m", "benchmarks.child", task, *map(str, args)], cwd=HERE.parent,

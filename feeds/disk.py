@@ -1,6 +1,6 @@
-"""The filesystem calls of the output writer (``feeds.write``): one sync, directory fsyncs, comparisons.
+"""The filesystem calls of the output writer (``feeds.write``): syncs, directory fsyncs, comparisons.
 
-``sync_filesystem`` is the one flush a write of the tree makes (see the README's
+``sync_filesystem`` is the one flush each batch of a write makes (see the README's
 "Durable writes"); the rest keep the writer from rewriting a file whose bytes are
 already there, or from writing through a directory it did not check.
 """

@@ -239,7 +239,7 @@ def test_has_twin_is_the_path_suffix(rel: str) -> None:
     assert has_twin(rel) == (PurePosixPath(rel).suffix in TEXT_SUFFIXES)
 
 
-# -- durability at the cost of one sync (issue 16) ------------------------------------------------
+# -- durability at the cost of a sync per batch (issue 16) -------------------------------------------
 def _syscalls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """The order of the writer's syncs, renames and fsyncs: ("sync", path), ("replace", target),
     ("fsync", "file" or "dir")."""
