@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import http_date
 
 from feeds.archive import max_age_for
-from feeds.write import ensure_root
+from feeds.staging import ensure_root
 from tagfeed.config import Config
 from tagfeed.serving.fastfiles import FastFiles
 from tagfeed.serving.healthz import BuildTracker, read_health

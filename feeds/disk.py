@@ -18,17 +18,6 @@ from tagfeed.errors import OutputError
 _SYNCFS = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
 
 
-def make_dir(path: str) -> bool:
-    """Make ``path``; True if this call made it, False if it was there already."""
-    try:
-        os.mkdir(path)
-        return True
-    except FileExistsError:
-        if not os.path.isdir(path):
-            raise
-        return False
-
-
 def sync_filesystem(path: str) -> None:
     """Every written byte of the filesystem holding ``path`` on stable storage: syncfs(2), or sync(2)."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

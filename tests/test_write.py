@@ -17,7 +17,7 @@ import pytest
 from helpers import clean_env, run_tagfeed
 from lxml import etree
 
-import feeds.write
+import feeds.staging
 from tagfeed.errors import OutputError
 from feeds.write import TEXT_SUFFIXES, gzip_bytes, has_twin, sweep_temp_files, write_tree
 
@@ -136,7 +136,7 @@ def test_temp_names_are_unique_and_swept(tmp_path: Path, monkeypatch: pytest.Mon
     for src, dst in renames:
         temp, target = Path(src), Path(dst)
         assert temp.parent == target.parent and temp.name.startswith(f".{target.name}.")
-        assert feeds.write._TEMP_NAME.fullmatch(temp.name), temp.name  # a killed build's temp is swept
+        assert feeds.staging.TEMP_NAME.fullmatch(temp.name), temp.name  # a killed build's temp is swept
         temp.write_bytes(b"left by a killed build")
     assert len(sweep_temp_files(tmp_path)) == 600
     assert _all_files(tmp_path) == {rel for rel, _ in files} | {rel + ".gz" for rel, _ in files}
@@ -144,7 +144,7 @@ def test_temp_names_are_unique_and_swept(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_a_temp_name_in_use_is_skipped_not_touched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another process writing the same tree (or a killed build) holds the next name: O_EXCL moves on."""
-    monkeypatch.setattr(feeds.write, "_serial", itertools.count(7))
+    monkeypatch.setattr(feeds.staging, "_serial", itertools.count(7))
     taken = tmp_path / f".data.bin.{os.getpid()}-7.tmp"
     taken.write_bytes(b"someone else's")
     assert write_tree(tmp_path, [("data.bin", b"mine")]).written == ("data.bin",)
@@ -244,7 +244,7 @@ def _syscalls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """The order of the writer's syncs, renames and fsyncs: ("sync", path), ("replace", target),
     ("fsync", "file" or "dir")."""
     events: list[tuple[str, str]] = []
-    real_replace, real_fsync, real_sync = os.replace, os.fsync, feeds.write._sync_filesystem
+    real_replace, real_fsync, real_sync = os.replace, os.fsync, feeds.staging._sync_filesystem
 
     def replace(src: str, dst: str) -> None:
         events.append(("replace", dst))
@@ -260,7 +260,7 @@ def _syscalls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
     monkeypatch.setattr(os, "replace", replace)
     monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(feeds.write, "_sync_filesystem", sync)
+    monkeypatch.setattr(feeds.staging, "_sync_filesystem", sync)
     return events
 
 
@@ -324,7 +324,7 @@ def test_big_writes_are_synced_and_placed_in_batches_each_rename_after_its_sync(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With batches of 16, 60 files and their twins take several syncs; every rename comes after a
     sync made once its temp file was closed, and the directories are fsynced once, after all."""
-    monkeypatch.setattr(feeds.write, "BATCH", 16)
+    monkeypatch.setattr(feeds.staging, "BATCH", 16)
     events = _syscalls(monkeypatch)
     real_open, real_close = os.open, os.close
     temps: dict[int, str] = {}

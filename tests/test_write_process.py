@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, wait_until
 
-import feeds.write
 import feeds.write_process
 from feeds.write import write_tree
 from feeds.write_process import write_tree_apart

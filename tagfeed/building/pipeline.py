@@ -17,7 +17,8 @@ from pathlib import Path
 
 from feeds.site import File, render_site
 from feeds.urls import Urls
-from feeds.write import ensure_root, has_twin, sweep_temp_files
+from feeds.staging import ensure_root
+from feeds.write import has_twin, sweep_temp_files
 from sources.model import Article
 from tagfeed import __version__
 from tagfeed.building.archive import plan_archives
