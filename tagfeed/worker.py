@@ -43,6 +43,7 @@ from tagfeed.store.locks import BUILD_TURN, advisory_lock
 from tagfeed.store.postgres import PgStore
 from tagfeed.poll.shared import Poller
 from tagfeed.building.pipeline import build
+from tagfeed.building.rules import admitter
 
 log = logging.getLogger("tagfeed.worker")
 
@@ -65,7 +66,7 @@ class Worker:
             raise ConfigError("site.store", "tagfeed work needs a postgresql:// store shared by the workers")
         self.config, self.options, self.stop = config, options, stop
         self.poller = Poller(config, owner=options.owner, user_agent=user_agent(config.site.base_url),
-                             lease=options.lease)
+                             lease=options.lease, admit=admitter(config))
         self._build_retry: datetime | None = None  # after a failed build, this worker waits a period
         by_host: dict[str, list[str]] = {}
         for name in sorted(self.poller.feeds):

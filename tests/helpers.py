@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import strategies as st
@@ -58,6 +59,12 @@ def copy_tracked(clone: Path) -> Path:
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, clone / name)
     return clone
+
+
+def other_loopback_name(url: str) -> str:
+    """``url`` at the same server under its other loopback name: another host to the fetcher."""
+    host = urlsplit(url).hostname
+    return url.replace(f"//{host}:", "//127.0.0.1:" if host == "localhost" else "//localhost:", 1)
 
 
 def clean_env(*drop: str) -> dict[str, str]:

@@ -9,9 +9,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from helpers import DATA, other_loopback_name, run_tagfeed
 from pytest_httpserver import HTTPServer
 
-from helpers import DATA, run_tagfeed
 from sources.addresses import refusal
 from sources.fetch import Outcome, fetch
 from tagfeed.errors import BlockedAddress
@@ -39,12 +39,6 @@ def _project(path: Path, page_url: str, *, allow_private: bool) -> None:
 def _items(project: Path) -> dict[str, dict[str, object]]:
     feed = json.loads((project / "out" / "all.json").read_text(encoding="utf-8"))
     return {str(item["title"]): item for item in feed["items"]}
-
-
-def _other_name(url: str) -> str:
-    """``url`` at the same server under its other loopback name: another host to the fetcher."""
-    host = urlsplit(url).hostname
-    return url.replace(f"//{host}:", "//127.0.0.1:" if host == "localhost" else "//localhost:", 1)
 
 
 def _asked(server: HTTPServer, prefix: str) -> list[str]:
@@ -105,7 +99,7 @@ def test_links_to_loopback_are_not_fetched_unless_private_hosts_are_allowed(site
 def test_a_configured_page_redirected_to_a_private_host_is_that_sources_error(httpserver: HTTPServer,
                                                                             tmp_path: Path) -> None:
     httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
-    elsewhere = _other_name(httpserver.url_for("/tag/things"))
+    elsewhere = other_loopback_name(httpserver.url_for("/tag/things"))
     httpserver.expect_request("/old").respond_with_data("", status=302, headers={"Location": elsewhere})
     httpserver.expect_request("/tag/things").respond_with_data(_listing(["/a/1.html"]), content_type="text/html")
     _project(tmp_path, httpserver.url_for("/old"), allow_private=False)
@@ -115,7 +109,7 @@ def test_a_configured_page_redirected_to_a_private_host_is_that_sources_error(ht
 
 
 def test_a_redirect_to_another_host_at_a_private_address_is_refused(httpserver: HTTPServer) -> None:
-    target = _other_name(httpserver.url_for("/inside"))
+    target = other_loopback_name(httpserver.url_for("/inside"))
     httpserver.expect_request("/out").respond_with_data("", status=302, headers={"Location": target})
     httpserver.expect_request("/inside").respond_with_data("secret")
     with pytest.raises(BlockedAddress, match=f"{urlsplit(target).hostname} resolves to 127.0.0.1"):

@@ -30,7 +30,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import clean_env, run_tagfeed, stop_process, wait_until
+from helpers import (
+    clean_env,
+    other_loopback_name,
+    run_tagfeed,
+    stop_process,
+    wait_until,
+)
+from pytest_httpserver import HTTPServer
 
 from benchmarks.upstreams import Upstreams, feed_rss, gaps, most_at_once, upstreams
 from tagfeed.building.pipeline import build
@@ -403,3 +410,40 @@ def test_two_workers_poll_forty_feeds_on_eight_hosts_on_time_and_publish_all_to_
            for j, (_, end) in enumerate(times, 1) if end < last_build - 1}
     assert len(due) > 200 and due <= in_bucket, f"not published: {sorted(due - in_bucket)[:5]}"
     assert "built:" in group.log("w1")
+
+
+def test_feeds_polled_under_leases_pass_their_keep_and_block_rules(tmp_path: Path, pg_url: str,
+                                                                   upstream: Upstream) -> None:
+    """A feed polled as workers poll (here by a build on the shared store) is judged by its rules
+    like any source: a blocked article is not published, and the verdict is stored for explain."""
+    path = _write_config(tmp_path, pg_url, upstream, 2, every="1h")
+    text = path.read_text(encoding="utf-8").replace(
+        f'url = "{upstream.url(1)}"\n', f'url = "{upstream.url(1)}"\nblock = \'"feed 1"\'\n')
+    path.write_text(text, encoding="utf-8")
+    report = build(load_config(path, environ={}))
+    assert report.errors == () and report.articles_total == 1
+    assert (tmp_path / "output" / "tags" / "topic-0.atom").is_file()
+    assert not (tmp_path / "output" / "tags" / "topic-1.atom").exists()
+    with PgStore(pg_url) as store:
+        (verdict,) = store.verdicts_for("Feed 1 item 1")
+    assert verdict[1] == upstream.url(1) and verdict[4] == 1 and verdict[5] == "sources[1].block"
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_feeds_polled_under_leases_follow_site_allow_private_hosts(tmp_path: Path, pg_url: str,
+                                                                  httpserver: HTTPServer, allow: bool) -> None:
+    """A redirect to another host at a private address is followed exactly when the site allows
+    private hosts, on the workers' path as on a build's own."""
+    target = other_loopback_name(httpserver.url_for("/feed.xml"))
+    httpserver.expect_request("/old.xml").respond_with_data("", status=302, headers={"Location": target})
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feed_rss(0, 1, target, lambda j: f"{target}#{j}"), content_type="application/rss+xml")
+    path = tmp_path / "tagfeed.toml"
+    path.write_text(f'[site]\noutput_dir = "output"\nstate_dir = "state"\nstore = "{pg_url}"\nhost_gap = 0\n'
+                    f'allow_private_hosts = {str(allow).lower()}\n\n[[sources]]\ntype = "feed"\n'
+                    f'url = "{httpserver.url_for("/old.xml")}"\ntags = ["Topic"]\n', encoding="utf-8")
+    report = build(load_config(path, environ={}))
+    if allow:
+        assert report.errors == () and report.articles_total == 1
+    else:
+        assert report.articles_total == 0 and "a loopback address" in report.errors[0]

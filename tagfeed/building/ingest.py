@@ -23,7 +23,7 @@ from sources.model import Article, merge
 from sources.page.articles import distinct_across
 from sources.tagpage import parse_tagpage_bytes, read_dump
 from tagfeed.building.incidents import record_low_yield
-from tagfeed.building.rules import Rules, rules_fingerprint, verdict_row
+from tagfeed.building.rules import Rules, admitter, rules_fingerprint, verdict_row
 from tagfeed.store.records import yield_warning
 from tagfeed.config import Config, FeedSource, PageSource, TagPageSource
 from tagfeed.errors import INTERNAL, Failure, SourceError, StoreError, TagPageError, unexpected
@@ -211,7 +211,7 @@ def _read_failure(name: str, exc: Exception) -> Failure:
 def poll_shared(config: Config, store: PgStore, ingest: Ingest, fetch_all: bool, agent: str) -> None:
     """Poll the due feeds of a store shared with workers as a worker does (``tagfeed.worker``):
     under leases, politely per host across processes, each poll's articles stored with its state."""
-    for url, error in poll_due(config, store, user_agent=agent, fetch_all=fetch_all):
+    for url, error in poll_due(config, store, user_agent=agent, fetch_all=fetch_all, admit=admitter(config)):
         if error:
             log.error("%s", error)
             ingest.errors.append(error)

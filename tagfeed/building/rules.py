@@ -9,16 +9,16 @@ store (``rule_verdicts``) so that ``tagfeed explain`` can say which rule blocked
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sources.model import Article, article_id
-from tagfeed.config import Config, Source
+from tagfeed.config import Config, FeedSource, Source
 from tagfeed.query import Query, matches
 from tagfeed.query.match import Subject
-from tagfeed.store.tables import Tables
+from tagfeed.store.tables import Tables, VerdictRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +102,24 @@ class Rules:
             if verdict is None or not verdict.blocked:
                 out.append(article)
         return out
+
+
+def admitter(config: Config) -> Callable[[FeedSource, Sequence[Article], datetime],
+                                          tuple[list[Article], list[VerdictRow] | None]]:
+    """The rules of ``config``'s sources for feeds polled under leases (``tagfeed work``, or a
+    build on a shared store: ``tagfeed.poll.shared``), which store each poll by itself: the
+    articles a poll may publish, and the verdicts that replace the source's earlier ones (None
+    when no rule judged it)."""
+    def admit(source: FeedSource, articles: Sequence[Article],
+              now: datetime) -> tuple[list[Article], list[VerdictRow] | None]:
+        rules = Rules.of(config, now)
+        kept = rules.apply(rules.for_source(source), source.url, articles)
+        if source.url not in rules.read:
+            return kept, None
+        when = now.isoformat()
+        return kept, [verdict_row(v, when) for v in rules.verdicts]
+
+    return admit
 
 
 def verdict_row(verdict: Verdict, when: str) -> tuple[str, str, str, str, int, str, str, str, str]:

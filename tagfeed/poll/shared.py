@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,8 +31,13 @@ from tagfeed.store.postgres import PgStore
 from tagfeed.store.provenance import Sightings
 from tagfeed.store.settle import settle
 from tagfeed.store.sqlite import SourceState
+from tagfeed.store.tables import VerdictRow
 
 log = logging.getLogger("tagfeed.poll.shared")
+
+# A source's keep/block rules (``tagfeed.building.rules.admitter``): the articles it may publish,
+# and the verdicts to store for it (None: no rule judged this poll, the old verdicts stand).
+Admit = Callable[[FeedSource, Sequence[Article], datetime], tuple[list[Article], list[VerdictRow] | None]]
 
 
 def default_owner() -> str:
@@ -58,8 +63,10 @@ def canonical_links(store: PgStore, articles: Sequence[Article]) -> list[Article
     return out
 
 
-def settle_polled(store: PgStore, state: SourceState, articles: Sequence[Article], now: datetime) -> int:
-    """Date and store one poll's articles and the source's state in one transaction; returns how many were new."""
+def settle_polled(store: PgStore, state: SourceState, articles: Sequence[Article], now: datetime,
+                  verdicts: list[VerdictRow] | None = None) -> int:
+    """Date and store one poll's articles, the source's state and its rules' verdicts in one
+    transaction; returns how many were new."""
     with settling(store.conn):
         found: dict[str, Article] = {}
         sightings = Sightings()
@@ -69,6 +76,8 @@ def settle_polled(store: PgStore, state: SourceState, articles: Sequence[Article
             found[article.id] = merge(old, article) if old else article
         new = settle(store, found, now.replace(microsecond=0))
         sightings.write(store, now.replace(microsecond=0))
+        if verdicts is not None:
+            store.replace_verdicts([state.name], verdicts)
         store.put_source(state)
     return new
 
@@ -83,6 +92,7 @@ class Poller:
     owner: str
     user_agent: str  # ``aggregate.user_agent``, made once by whoever makes the Poller
     lease: float = 300.0
+    admit: Admit | None = None  # the sources' keep/block rules, as a build applies them
 
     @property
     def feeds(self) -> dict[str, FeedSource]:
@@ -118,21 +128,23 @@ class Poller:
         aggregator = _Deferred(store, now, user_agent=self.user_agent, host_gap=self.config.site.host_gap,
                                connect_timeout=min(CONNECT_TIMEOUT, self.lease / 4),
                                total_timeout=min(TOTAL_TIMEOUT, self.lease / 2), fetch_all=fetch_all,
-                               gate=gate or SharedHostGate(store.conn), defer_states=True)
+                               gate=gate or SharedHostGate(store.conn), defer_states=True,
+                               allow_private_hosts=self.config.site.allow_private_hosts)
         poll = aggregator.poll(source)
         if not aggregator.deferred:  # not due after all (polled by another worker meanwhile)
             return None
-        new = settle_polled(store, aggregator.deferred[-1], poll.articles, now)
+        articles, verdicts = self.admit(source, poll.articles, now) if self.admit else (list(poll.articles), None)
+        new = settle_polled(store, aggregator.deferred[-1], articles, now, verdicts)
         if poll.error:
             log.warning("%s", poll.error)
         log.debug("%s: %d articles, %d new", source.url, len(poll.articles), new)
         return poll.error or ""
 
 
-def poll_due(config: Config, store: PgStore, *, user_agent: str,
-             fetch_all: bool = False) -> list[tuple[str, str | None]]:
+def poll_due(config: Config, store: PgStore, *, user_agent: str, fetch_all: bool = False,
+             admit: Admit | None = None) -> list[tuple[str, str | None]]:
     """What a build on a shared store does instead of polling by itself: every due feed (every
     one with ``fetch_all``) that no worker holds, under leases like a worker's."""
-    poller = Poller(config, owner=f"build {default_owner()}", user_agent=user_agent)
+    poller = Poller(config, owner=f"build {default_owner()}", user_agent=user_agent, admit=admit)
     register(store.conn, sorted(poller.feeds))
     return poller.poll_claimed(store, poller.claim(store, len(poller.feeds), fetch_all), fetch_all=fetch_all)
