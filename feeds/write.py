@@ -25,8 +25,8 @@ from isal import igzip
 from feeds.staging import TEMP_NAME, TEMP_PREFIX, TEMP_SUFFIX, Tree
 
 TEXT_SUFFIXES: Final = frozenset({".atom", ".rss", ".json", ".html", ".xml", ".opml"})
-# gzip (zlib), fsync and the kernel's file creation release the GIL: a few threads hide
-# them behind rendering. IN_FLIGHT bounds the files rendered but not yet written.
+# igzip, the byte comparisons and the kernel's file creation release the GIL: a few threads
+# overlap them. IN_FLIGHT bounds the files handed over but not yet written.
 WORKERS: Final = 4
 IN_FLIGHT: Final = 256
 GZIP_LEVEL: Final = 3  # igzip's highest

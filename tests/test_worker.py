@@ -22,9 +22,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +54,19 @@ SLACK = 3.0  # seconds a due feed may wait for a worker on a loaded 2-core machi
 
 @dataclass
 class Upstream:
-    """The feeds' server: request times per feed (monotonic clock)."""
+    """One host of ``benchmarks.upstreams`` as these tests ask it: by feed number, each request's
+    start (wall clock)."""
 
-    port: int = 0
-    hits: dict[int, list[float]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    state: Upstreams
 
     def url(self, n: int) -> str:
-        return f"http://127.0.0.1:{self.port}/feed/{n}.xml"
+        return self.state.url(0, n)
 
     def link(self, n: int, item: int) -> str:
-        return f"http://127.0.0.1:{self.port}/feed/{n}/item/{item}"
+        return self.state.link(0, n, item)
 
     def served(self) -> dict[int, list[float]]:
-        with self.lock:
-            return {n: list(times) for n, times in self.hits.items()}
+        return {n: [start for start, _ in times] for (_, n), times in self.state.served().items() if times}
 
 
 def _freeze_holding_leases(conn: Any, proc: subprocess.Popen[bytes], owner: str) -> None:
@@ -85,43 +82,10 @@ def _freeze_holding_leases(conn: Any, proc: subprocess.Popen[bytes], owner: str)
     wait_until(frozen_holding_leases, 10, f"{owner} to hold leases")
 
 
-def _rss(upstream: Upstream, n: int, count: int) -> bytes:
-    return feed_rss(n, count, upstream.url(n), lambda j: upstream.link(n, j))
-
-
 @pytest.fixture
 def upstream() -> Iterator[Upstream]:
-    state = Upstream()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            match = re.fullmatch(r"/feed/(\d+)\.xml", self.path)
-            if not match:
-                self.send_error(404)
-                return
-            n = int(match.group(1))
-            with state.lock:
-                state.hits.setdefault(n, []).append(time.monotonic())
-                count = len(state.hits[n])
-            body = _rss(state, n, count)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    with upstreams(1) as state:
+        yield Upstream(state)
 
 
 def _write_config(root: Path, pg_url: str, upstream: Upstream, feeds: int, every: str = f"{EVERY:.0f}s") -> Path:
@@ -179,7 +143,7 @@ def test_three_workers_fetch_each_feed_once_per_period_and_survive_a_kill(
     config = _write_config(tmp_path, pg_url, upstream, FEEDS)
     group = Workers(tmp_path, config)
     workers.append(group)
-    started = time.monotonic()
+    started = time.time()
     for name in ("w0", "w1", "w2"):
         group.start(name)
     wait_until(lambda: len(upstream.served()) == FEEDS, 30, f"all {FEEDS} feeds fetched once")
@@ -187,13 +151,13 @@ def test_three_workers_fetch_each_feed_once_per_period_and_survive_a_kill(
     with psycopg.connect(pg_url, autocommit=True) as conn:
         _freeze_holding_leases(conn, group.procs["w0"], "w0")
         group.procs["w0"].send_signal(signal.SIGKILL)
-        killed_at = time.monotonic()
+        killed_at = time.time()
         orphans = held(conn, "w0")
     group.procs["w0"].wait(10)
     time.sleep(LEASE + 2 * EVERY)
     assert group.stop("w1") == 0, group.log("w1")
     assert group.stop("w2") == 0, group.log("w2")
-    stopped = time.monotonic()
+    stopped = time.time()
     served = upstream.served()
 
     orphan_ids = {int(re.search(r"/feed/(\d+)\.xml", url).group(1)) for url in orphans}  # type: ignore[union-attr]
@@ -308,7 +272,7 @@ def test_a_worker_reconnects_after_losing_the_database(tmp_path: Path, pg_url: s
                                        "AND pid <> pg_backend_pid()").fetchone()[0] > 0, 10, "the worker's session")
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-    cut = time.monotonic()
+    cut = time.time()
     wait_until(lambda: "reconnecting" in group.log("w0"), 20, "the worker to notice")
     wait_until(lambda: all(any(t > cut + 1 for t in times) for times in upstream.served().values()), 30,
               "polling to go on after the reconnect")

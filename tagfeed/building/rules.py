@@ -110,9 +110,11 @@ def admitter(config: Config) -> Callable[[FeedSource, Sequence[Article], datetim
     build on a shared store: ``tagfeed.poll.shared``), which store each poll by itself: the
     articles a poll may publish, and the verdicts that replace the source's earlier ones (None
     when no rule judged it)."""
+    by_source = Rules.of(config, datetime.min).by_source  # each source's rules, made once
+
     def admit(source: FeedSource, articles: Sequence[Article],
               now: datetime) -> tuple[list[Article], list[VerdictRow] | None]:
-        rules = Rules.of(config, now)
+        rules = Rules(by_source=by_source, now=now)
         kept = rules.apply(rules.for_source(source), source.url, articles)
         if source.url not in rules.read:
             return kept, None
