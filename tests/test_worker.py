@@ -72,16 +72,17 @@ class Upstream:
 def _freeze_holding_leases(conn: Any, proc: subprocess.Popen[bytes], owner: str) -> None:
     """SIGSTOP ``proc`` at a moment it holds leases, so they cannot be released before it is killed."""
     def frozen_holding_leases() -> bool:
+        if not held(conn, owner):  # only stopped when it looks like the moment: its polls stay on time
+            return False
         proc.send_signal(signal.SIGSTOP)
         if held(conn, owner):
             return True
         proc.send_signal(signal.SIGCONT)
-        time.sleep(0.02)
         return False
 
     # a worker holds leases only while its claimed feeds wait for their host's turn, and another
     # worker may hold most of them: on 2 loaded cores that moment can take more than 10 s to catch
-    wait_until(frozen_holding_leases, 45, f"{owner} to hold leases")
+    wait_until(frozen_holding_leases, 30, f"{owner} to hold leases")
 
 
 @pytest.fixture
